@@ -1,0 +1,1 @@
+"""The condition algebra: composable, explainable rules deciding what a request may use."""

@@ -1,0 +1,1 @@
+"""Registries of strategies, per-request resolution and tenant selections."""

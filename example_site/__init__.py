@@ -1,0 +1,1 @@
+"""A runnable demo SaaS built on Switchyard (``make demo``)."""

@@ -1,0 +1,21 @@
+"""Test settings: the example site, made fast and strict for tests."""
+
+from example_site.settings import *  # noqa: F403
+from example_site.settings import DATABASES
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Count only the queries a test causes, not django-tenants' repeated SET search_path.
+TENANT_LIMIT_SET_CALLS = True
+
+DATABASES["default"]["TEST"] = {"NAME": DATABASES["default"].get("TEST", {}).get("NAME")}
+DATABASES["default"]["OPTIONS"] = {"options": "-c synchronous_commit=off"}
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "switchyard-tests",
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
+        "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+    }
+}
