@@ -75,8 +75,20 @@ CACHES = {
         # Every key carries the active schema, so tenants never read each other's entries.
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
-    }
+    },
+    # Switchyard's own alias: its keys carry the tenant schema themselves, and platform-wide
+    # entries (the waffle flag snapshot's stamp) must be one key for every tenant.
+    "switchyard": {
+        "BACKEND": (
+            "django.core.cache.backends.redis.RedisCache"
+            if _REDIS_URL
+            else "django.core.cache.backends.locmem.LocMemCache"
+        ),
+        "LOCATION": _REDIS_URL or "switchyard-engine",
+    },
 }
+
+SWITCHYARD = {"CACHE": "switchyard"}
 
 TEMPLATES = [
     {

@@ -17,5 +17,9 @@ CACHES = {
         "LOCATION": "switchyard-tests",
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
-    }
+    },
+    "switchyard": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "switchyard-tests-engine",
+    },
 }

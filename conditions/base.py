@@ -1,0 +1,359 @@
+"""The condition algebra: ``Condition``, its composites ``All``/``Any``/``Not``, and ``Leaf``.
+
+Conditions are immutable values: equal conditions compare and hash equal, ``a & b & c``
+flattens into one ``All``, and evaluation short-circuits.
+
+Evaluation is three-valued. A leaf that raises is *unknown*, not false: ``~`` of an unknown is
+still unknown, ``All`` with an unknown is unknown unless another operand is false, and ``Any``
+with an unknown is unknown unless another operand is true. An unknown result counts as "not
+met". That is what makes errors fail closed: wrapping a broken flag in ``~`` cannot turn an
+error into access.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any as AnyType
+from typing import ClassVar
+
+from conditions.context import Context
+from conditions.explanation import Explanation
+
+logger = logging.getLogger("switchyard.conditions")
+
+# Binding strength in the text form: ``|`` < ``&`` < ``~`` and leaves.
+ANY_PRECEDENCE = 1
+ALL_PRECEDENCE = 2
+ATOM_PRECEDENCE = 3
+
+# A leaf's evaluation: True, False or None (unknown: it raised).
+Truth = bool | None
+
+
+class Condition:
+    """A rule evaluated against a ``Context``; compose with ``&``, ``|`` and ``~``."""
+
+    __slots__ = ("_hash",)
+    precedence: ClassVar[int] = ATOM_PRECEDENCE
+
+    _hash: int
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((type(self), self.identity())))
+
+    # Composition -------------------------------------------------------------------------
+
+    def __and__(self, other: Condition) -> Condition:
+        return All(self, _require_condition(other, "&"))
+
+    def __rand__(self, other: Condition) -> Condition:
+        return All(_require_condition(other, "&"), self)
+
+    def __or__(self, other: Condition) -> Condition:
+        return Any(self, _require_condition(other, "|"))
+
+    def __ror__(self, other: Condition) -> Condition:
+        return Any(_require_condition(other, "|"), self)
+
+    def __invert__(self) -> Condition:
+        return Not(self)
+
+    def __bool__(self) -> bool:
+        raise TypeError(
+            f"{self!r} has no truth value of its own: call .evaluate(context), and use "
+            "&, |, ~ (not 'and', 'or', 'not') to combine conditions"
+        )
+
+    # Evaluation --------------------------------------------------------------------------
+
+    def evaluate(self, context: Context) -> bool:
+        """Return whether the condition is met; a condition that raised counts as not met."""
+        return self.truth(context) is True
+
+    def truth(self, context: Context) -> Truth:
+        """Return True, False, or None when the outcome is unknown because a leaf raised."""
+        raise NotImplementedError
+
+    def explain(self, context: Context) -> Explanation:
+        """Return the tree of why this condition is or is not met in ``context``."""
+        raise NotImplementedError
+
+    # Value semantics ---------------------------------------------------------------------
+
+    def identity(self) -> tuple[AnyType, ...]:
+        """Return the values that make two conditions of the same class equal."""
+        raise NotImplementedError
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if type(self) is not type(other):
+            return NotImplemented
+        assert isinstance(other, Condition)
+        return self._hash == other._hash and self.identity() == other.identity()
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def operand_text(self, parent_precedence: int) -> str:
+        """Return the text of this condition as an operand, parenthesised where needed."""
+        text = str(self)
+        return f"({text})" if self.precedence < parent_precedence else text
+
+
+class Always(Condition):
+    """Always met: the condition of a strategy that sets none."""
+
+    __slots__ = ()
+
+    def truth(self, context: Context) -> Truth:
+        return True
+
+    def explain(self, context: Context) -> Explanation:
+        return Explanation(str(self), True)
+
+    def identity(self) -> tuple[AnyType, ...]:
+        return ()
+
+    def __str__(self) -> str:
+        return "always"
+
+    def __repr__(self) -> str:
+        return "Always()"
+
+
+class Never(Condition):
+    """Never met: switches a strategy off."""
+
+    __slots__ = ()
+
+    def truth(self, context: Context) -> Truth:
+        return False
+
+    def explain(self, context: Context) -> Explanation:
+        return Explanation(str(self), False)
+
+    def identity(self) -> tuple[AnyType, ...]:
+        return ()
+
+    def __str__(self) -> str:
+        return "never"
+
+    def __repr__(self) -> str:
+        return "Never()"
+
+
+class _Composite(Condition):
+    """Common ground of ``All`` and ``Any``: an ordered tuple of operands, flattened."""
+
+    __slots__ = ("conditions",)
+    operator: ClassVar[str]
+
+    conditions: tuple[Condition, ...]
+
+    def __init__(self, *conditions: Condition) -> None:
+        if not conditions:
+            raise TypeError(f"{type(self).__name__}() needs at least one condition")
+        object.__setattr__(self, "conditions", tuple(self._flatten(conditions)))
+        super().__init__()
+
+    @classmethod
+    def _flatten(cls, conditions: Iterable[Condition]) -> Iterable[Condition]:
+        for condition in conditions:
+            _require_condition(condition, cls.operator)
+            if type(condition) is cls:
+                assert isinstance(condition, _Composite)
+                yield from condition.conditions
+            else:
+                yield condition
+
+    def identity(self) -> tuple[AnyType, ...]:
+        return self.conditions
+
+    def explain(self, context: Context) -> Explanation:
+        # Every operand is explained (no short-circuit): the point is to show all reasons.
+        children = tuple(condition.explain(context) for condition in self.conditions)
+        truth = self.truth(context)
+        detail = "unknown: an operand raised" if truth is None else ""
+        return Explanation(str(self), truth is True, detail=detail, children=children)
+
+    def __str__(self) -> str:
+        joiner = f" {self.operator} "
+        return joiner.join(c.operand_text(self.precedence + 1) for c in self.conditions)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(map(repr, self.conditions))})"
+
+
+class All(_Composite):
+    """Met when every operand is met (``a & b``); stops at the first that is not."""
+
+    __slots__ = ()
+    operator = "&"
+    precedence = ALL_PRECEDENCE
+
+    def truth(self, context: Context) -> Truth:
+        unknown = False
+        for condition in self.conditions:
+            value = condition.truth(context)
+            if value is False:
+                return False
+            if value is None:
+                unknown = True
+        return None if unknown else True
+
+    def operand_text(self, parent_precedence: int) -> str:
+        # An All inside an All would have been flattened, so only Not/Any wrap us.
+        return super().operand_text(parent_precedence)
+
+
+class Any(_Composite):
+    """Met when at least one operand is met (``a | b``); stops at the first that is."""
+
+    __slots__ = ()
+    operator = "|"
+    precedence = ANY_PRECEDENCE
+
+    def truth(self, context: Context) -> Truth:
+        unknown = False
+        for condition in self.conditions:
+            value = condition.truth(context)
+            if value is True:
+                return True
+            if value is None:
+                unknown = True
+        return None if unknown else False
+
+
+class Not(Condition):
+    """Met when its operand is not met (``~a``); an unknown operand stays unknown."""
+
+    __slots__ = ("condition",)
+
+    condition: Condition
+
+    def __init__(self, condition: Condition) -> None:
+        object.__setattr__(self, "condition", _require_condition(condition, "~"))
+        super().__init__()
+
+    def __invert__(self) -> Condition:
+        return self.condition
+
+    def truth(self, context: Context) -> Truth:
+        value = self.condition.truth(context)
+        return None if value is None else not value
+
+    def explain(self, context: Context) -> Explanation:
+        child = self.condition.explain(context)
+        truth = self.truth(context)
+        detail = "unknown: the operand raised" if truth is None else ""
+        return Explanation(str(self), truth is True, detail=detail, children=(child,))
+
+    def identity(self) -> tuple[AnyType, ...]:
+        return (self.condition,)
+
+    def __str__(self) -> str:
+        return "~" + self.condition.operand_text(ATOM_PRECEDENCE)
+
+    def __repr__(self) -> str:
+        return f"Not({self.condition!r})"
+
+
+class Leaf(Condition):
+    """A condition that looks something up: a flag, a permission, a setting, ...
+
+    Subclasses set ``kind`` (the prefix of the text form, e.g. ``"flag"``), pass the values
+    that identify them to ``super().__init__(*args)``, and implement ``check(context)``.
+    ``argument()`` gives the text after ``kind:`` and defaults to the single argument.
+    A leaf is evaluated at most once per context: the result (or the exception) is memoised.
+    """
+
+    __slots__ = ("args",)
+    kind: ClassVar[str]
+
+    args: tuple[AnyType, ...]
+
+    def __init__(self, *args: AnyType) -> None:
+        object.__setattr__(self, "args", args)
+        super().__init__()
+
+    def check(self, context: Context) -> bool:
+        """Look the thing up; may raise, which makes the leaf unknown (not met)."""
+        raise NotImplementedError
+
+    def detail(self, context: Context) -> str:
+        """Return a note for the explanation (e.g. how the leaf was evaluated), or ''."""
+        return ""
+
+    def argument(self) -> str:
+        """Return the text after ``kind:`` in the text form; ``from_argument`` reads it back."""
+        (only,) = self.args
+        return str(only)
+
+    @classmethod
+    def from_argument(cls, argument: str) -> Leaf:
+        """Build the leaf from the text after ``kind:`` (the inverse of ``argument()``)."""
+        return cls(argument)
+
+    def identity(self) -> tuple[AnyType, ...]:
+        return self.args
+
+    def truth(self, context: Context) -> Truth:
+        value = context.memo.get(self)
+        if value is None:
+            value = self._compute(context)
+        return value if value.__class__ is bool else None  # type: ignore[return-value]
+
+    def _compute(self, context: Context) -> bool | BaseException:
+        value: bool | BaseException
+        try:
+            value = bool(self.check(context))
+        except Exception as error:
+            if context.strict:
+                raise
+            value = error
+            if context.first_failure(self):
+                logger.warning(
+                    "Condition %s raised %s: %s; counted as not met",
+                    self,
+                    type(error).__name__,
+                    error,
+                    exc_info=error,
+                )
+        context.memo[self] = value
+        return value
+
+    def explain(self, context: Context) -> Explanation:
+        from_memo = self in context.memo
+        self.truth(context)
+        value = context.memo[self]
+        error = value if isinstance(value, BaseException) else None
+        return Explanation(
+            str(self),
+            value is True,
+            from_memo=from_memo,
+            error=error,
+            detail=self.detail(context),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.argument()}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(map(repr, self.args))})"
+
+
+def _require_condition(value: object, operator: str) -> Condition:
+    if not isinstance(value, Condition):
+        raise TypeError(
+            f"Cannot combine a condition with {value!r} using {operator!r}: "
+            "expected another Condition (for a constant use Always() or Never())"
+        )
+    return value

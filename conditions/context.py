@@ -1,0 +1,76 @@
+"""What a condition is evaluated against: a request, a user, a tenant, and a per-context memo."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+
+class Context:
+    """The request (optional), user, tenant and extra values a condition is evaluated against.
+
+    It carries a memo so that every leaf (a flag, a permission, a group, ...) is evaluated at
+    most once per context however many conditions mention it. Build one per request with
+    ``Context.from_request(request)``, or directly for background jobs and commands:
+    ``Context(user=user, tenant=tenant)``.
+    """
+
+    __slots__ = ("_logged", "extra", "memo", "prefetched", "request", "strict", "tenant", "user")
+
+    def __init__(
+        self,
+        *,
+        request: HttpRequest | None = None,
+        user: Any = None,
+        tenant: Any = None,
+        strict: bool = False,
+        **extra: Any,
+    ) -> None:
+        self.request = request
+        self.user = user
+        self.tenant = tenant
+        # strict: a condition that raises re-raises instead of counting as "not met" (tests).
+        self.strict = strict
+        self.extra = extra
+        # leaf -> bool, or the exception the leaf raised (which counts as False).
+        self.memo: dict[Any, bool | BaseException] = {}
+        self._logged: set[Any] = set()
+        # Cache values fetched ahead, in the request's single cache round trip (see
+        # conditions.prefetch); None means nothing was prefetched and leaves fetch their own.
+        self.prefetched: dict[str, Any] | None = None
+
+    @classmethod
+    def from_request(cls, request: HttpRequest, **extra: Any) -> Context:
+        """Build the context of ``request``: its user and, under django-tenants, its tenant."""
+        return cls(
+            request=request,
+            user=getattr(request, "user", None),
+            tenant=getattr(request, "tenant", None),
+            **extra,
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for names that are not slots: the extra values.
+        try:
+            return self.extra[name]
+        except KeyError:
+            raise AttributeError(
+                f"Context has no attribute {name!r}; extra values are: "
+                f"{', '.join(sorted(self.extra)) or 'none'}"
+            ) from None
+
+    def first_failure(self, leaf: Any) -> bool:
+        """Return True the first time ``leaf`` fails in this context (so it is logged once)."""
+        if leaf in self._logged:
+            return False
+        self._logged.add(leaf)
+        return True
+
+    def __repr__(self) -> str:
+        parts = [f"user={self.user!r}", f"tenant={self.tenant!r}"]
+        if self.request is not None:
+            parts.insert(0, f"request={self.request!r}")
+        parts.extend(f"{key}={value!r}" for key, value in sorted(self.extra.items()))
+        return f"Context({', '.join(parts)})"
