@@ -1,7 +1,8 @@
 """The condition algebra: ``Condition``, its composites ``All``/``Any``/``Not``, and ``Leaf``.
 
 Conditions are immutable values: equal conditions compare and hash equal, ``a & b & c``
-flattens into one ``All``, and evaluation short-circuits.
+flattens into one ``All`` (duplicates dropped, a single operand is the operand itself),
+``~~a`` is ``a``, and evaluation short-circuits.
 
 Evaluation is three-valued. A leaf that raises is *unknown*, not false: ``~`` of an unknown is
 still unknown, ``All`` with an unknown is unknown unless another operand is false, and ``Any``
@@ -19,6 +20,7 @@ from typing import ClassVar
 
 from conditions.context import Context
 from conditions.explanation import Explanation
+from conditions.quoting import quote
 
 logger = logging.getLogger("switchyard.conditions")
 
@@ -36,11 +38,17 @@ class Condition:
 
     __slots__ = ("_hash",)
     precedence: ClassVar[int] = ATOM_PRECEDENCE
+    # The class that decides equality; a shorthand subclass (``Staff()`` for
+    # ``UserAttribute("is_staff")``) sets it to its general class so both compare equal.
+    value_class: ClassVar[type[Condition] | None] = None
 
     _hash: int
 
     def __init__(self) -> None:
-        object.__setattr__(self, "_hash", hash((type(self), self.identity())))
+        object.__setattr__(self, "_hash", hash((self._value_class(), self.identity())))
+
+    def _value_class(self) -> type[Condition]:
+        return self.value_class or type(self)
 
     # Composition -------------------------------------------------------------------------
 
@@ -88,9 +96,8 @@ class Condition:
     def __eq__(self, other: object) -> bool:
         if self is other:
             return True
-        if type(self) is not type(other):
+        if not isinstance(other, Condition) or self._value_class() is not other._value_class():
             return NotImplemented
-        assert isinstance(other, Condition)
         return self._hash == other._hash and self.identity() == other.identity()
 
     def __hash__(self) -> int:
@@ -101,6 +108,16 @@ class Condition:
 
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")
+
+    # Immutable values: copies are the value itself; pickles rebuild through the constructor.
+    def __copy__(self) -> Condition:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Condition:
+        return self
+
+    def __reduce__(self) -> tuple[AnyType, tuple[AnyType, ...]]:
+        return (type(self), self.identity())
 
     def operand_text(self, parent_precedence: int) -> str:
         """Return the text of this condition as an operand, parenthesised where needed."""
@@ -151,18 +168,31 @@ class Never(Condition):
 
 
 class _Composite(Condition):
-    """Common ground of ``All`` and ``Any``: an ordered tuple of operands, flattened."""
+    """Common ground of ``All`` and ``Any``: an ordered tuple of distinct operands, flattened.
+
+    Constructing one from a single (distinct) operand returns that operand, so ``All(a)`` and
+    ``a & a`` are ``a`` and the text form reads back to an equal value.
+    """
 
     __slots__ = ("conditions",)
     operator: ClassVar[str]
 
     conditions: tuple[Condition, ...]
 
-    def __init__(self, *conditions: Condition) -> None:
+    def __new__(cls, *conditions: Condition) -> AnyType:
         if not conditions:
-            raise TypeError(f"{type(self).__name__}() needs at least one condition")
-        object.__setattr__(self, "conditions", tuple(self._flatten(conditions)))
-        super().__init__()
+            raise TypeError(f"{cls.__name__}() needs at least one condition")
+        flat = tuple(dict.fromkeys(cls._flatten(conditions)))
+        if len(flat) == 1:
+            return flat[0]
+        self = super().__new__(cls)
+        object.__setattr__(self, "conditions", flat)
+        Condition.__init__(self)
+        return self
+
+    def __init__(self, *conditions: Condition) -> None:
+        # Everything happened in __new__ (which may return an operand instead of a composite).
+        pass
 
     @classmethod
     def _flatten(cls, conditions: Iterable[Condition]) -> Iterable[Condition]:
@@ -209,10 +239,6 @@ class All(_Composite):
                 unknown = True
         return None if unknown else True
 
-    def operand_text(self, parent_precedence: int) -> str:
-        # An All inside an All would have been flattened, so only Not/Any wrap us.
-        return super().operand_text(parent_precedence)
-
 
 class Any(_Composite):
     """Met when at least one operand is met (``a | b``); stops at the first that is."""
@@ -233,15 +259,27 @@ class Any(_Composite):
 
 
 class Not(Condition):
-    """Met when its operand is not met (``~a``); an unknown operand stays unknown."""
+    """Met when its operand is not met (``~a``); an unknown operand stays unknown.
+
+    ``Not(Not(a))`` is ``a``.
+    """
 
     __slots__ = ("condition",)
 
     condition: Condition
 
+    def __new__(cls, condition: Condition) -> AnyType:
+        _require_condition(condition, "~")
+        if type(condition) is Not:
+            return condition.condition
+        self = super().__new__(cls)
+        object.__setattr__(self, "condition", condition)
+        Condition.__init__(self)
+        return self
+
     def __init__(self, condition: Condition) -> None:
-        object.__setattr__(self, "condition", _require_condition(condition, "~"))
-        super().__init__()
+        # Everything happened in __new__ (which returns the inner operand for ~~a).
+        pass
 
     def __invert__(self) -> Condition:
         return self.condition
@@ -271,7 +309,8 @@ class Leaf(Condition):
 
     Subclasses set ``kind`` (the prefix of the text form, e.g. ``"flag"``), pass the values
     that identify them to ``super().__init__(*args)``, and implement ``check(context)``.
-    ``argument()`` gives the text after ``kind:`` and defaults to the single argument.
+    ``argument()`` gives the text after ``kind:`` (quoted with ``quote`` when needed) and
+    defaults to the single argument; ``from_argument`` reads it back.
     A leaf is evaluated at most once per context: the result (or the exception) is memoised.
     """
 
@@ -295,15 +334,18 @@ class Leaf(Condition):
     def argument(self) -> str:
         """Return the text after ``kind:`` in the text form; ``from_argument`` reads it back."""
         (only,) = self.args
-        return str(only)
+        return quote(str(only))
 
     @classmethod
     def from_argument(cls, argument: str) -> Leaf:
-        """Build the leaf from the text after ``kind:`` (the inverse of ``argument()``)."""
+        """Build the leaf from the (unquoted) text after ``kind:``; inverse of ``argument()``."""
         return cls(argument)
 
     def identity(self) -> tuple[AnyType, ...]:
         return self.args
+
+    def __reduce__(self) -> tuple[AnyType, tuple[AnyType, ...]]:
+        return (type(self), self.args)
 
     def truth(self, context: Context) -> Truth:
         value = context.memo.get(self)
@@ -335,12 +377,16 @@ class Leaf(Condition):
         self.truth(context)
         value = context.memo[self]
         error = value if isinstance(value, BaseException) else None
+        try:
+            detail = self.detail(context)
+        except Exception as problem:  # an explanation must never break the page
+            detail = f"(no detail: {type(problem).__name__}: {problem})"
         return Explanation(
             str(self),
             value is True,
             from_memo=from_memo,
             error=error,
-            detail=self.detail(context),
+            detail=detail,
         )
 
     def __str__(self) -> str:

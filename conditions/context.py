@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
+
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
@@ -17,7 +19,17 @@ class Context:
     ``Context(user=user, tenant=tenant)``.
     """
 
-    __slots__ = ("_logged", "extra", "memo", "prefetched", "request", "strict", "tenant", "user")
+    __slots__ = (
+        "_logged",
+        "extra",
+        "lookups",
+        "memo",
+        "prefetched",
+        "request",
+        "strict",
+        "tenant",
+        "user",
+    )
 
     def __init__(
         self,
@@ -25,29 +37,35 @@ class Context:
         request: HttpRequest | None = None,
         user: Any = None,
         tenant: Any = None,
-        strict: bool = False,
+        strict: bool | None = None,
         **extra: Any,
     ) -> None:
         self.request = request
         self.user = user
         self.tenant = tenant
         # strict: a condition that raises re-raises instead of counting as "not met" (tests).
-        self.strict = strict
+        # Unset, it follows SWITCHYARD["STRICT_CONDITIONS"], read now so override_settings works.
+        self.strict = strict_default() if strict is None else strict
         self.extra = extra
         # leaf -> bool, or the exception the leaf raised (which counts as False).
         self.memo: dict[Any, bool | BaseException] = {}
         self._logged: set[Any] = set()
+        # Per-context lookups leaves share (the flag snapshot in force, ...), by private keys.
+        self.lookups: dict[Any, Any] = {}
         # Cache values fetched ahead, in the request's single cache round trip (see
         # conditions.prefetch); None means nothing was prefetched and leaves fetch their own.
         self.prefetched: dict[str, Any] | None = None
 
     @classmethod
-    def from_request(cls, request: HttpRequest, **extra: Any) -> Context:
+    def from_request(
+        cls, request: HttpRequest, *, strict: bool | None = None, **extra: Any
+    ) -> Context:
         """Build the context of ``request``: its user and, under django-tenants, its tenant."""
         return cls(
             request=request,
             user=getattr(request, "user", None),
             tenant=getattr(request, "tenant", None),
+            strict=strict,
             **extra,
         )
 
@@ -74,3 +92,8 @@ class Context:
             parts.insert(0, f"request={self.request!r}")
         parts.extend(f"{key}={value!r}" for key, value in sorted(self.extra.items()))
         return f"Context({', '.join(parts)})"
+
+
+def strict_default() -> bool:
+    """Return ``SWITCHYARD["STRICT_CONDITIONS"]`` (False when unset)."""
+    return bool(getattr(settings, "SWITCHYARD", {}).get("STRICT_CONDITIONS", False))

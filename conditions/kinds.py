@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from typing import TypeVar
 
@@ -11,6 +12,9 @@ from conditions.base import Leaf
 LeafType = TypeVar("LeafType", bound=type[Leaf])
 
 _kinds: dict[str, type[Leaf]] = {}
+
+_KIND = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_RESERVED = ("always", "never")
 
 
 class UnknownKind(LookupError):
@@ -22,7 +26,12 @@ def register_kind(leaf_class: LeafType) -> LeafType:
 
     Registering another class under a kind already taken is an error naming both classes.
     """
-    kind = leaf_class.kind
+    kind = getattr(leaf_class, "kind", None)
+    if not isinstance(kind, str) or not _KIND.fullmatch(kind) or kind in _RESERVED:
+        raise ValueError(
+            f"{leaf_class.__qualname__}.kind must be a word of letters, digits and '_' "
+            f"(not {', '.join(_RESERVED)}), got {kind!r}"
+        )
     existing = _kinds.get(kind)
     if existing is not None and existing is not leaf_class:
         raise ValueError(

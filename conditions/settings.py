@@ -1,0 +1,104 @@
+"""``Setting``: a leaf on a Django setting, read at evaluation time (never at import)."""
+
+from __future__ import annotations
+
+import ast
+import re
+from typing import Any
+
+from django.conf import settings
+
+from conditions.base import Leaf
+from conditions.context import Context
+from conditions.kinds import register_kind
+from conditions.quoting import BARE_ARGUMENT, quote
+
+_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
+_MISSING = object()
+_LITERAL_TYPES = (str, int, float, bool, type(None))
+
+
+def _literal(value: Any) -> bool:
+    if isinstance(value, tuple):
+        return all(_literal(item) for item in value)
+    if not isinstance(value, _LITERAL_TYPES):
+        return False
+    try:
+        return bool(ast.literal_eval(repr(value)) == value)
+    except (ValueError, SyntaxError):  # nan, inf
+        return False
+
+
+def _value_text(value: Any) -> str:
+    # A string that is bare-safe and not itself a Python literal is written bare
+    # (setting:MODE=live); everything else as its Python literal (setting:RETRIES=3).
+    if isinstance(value, str) and BARE_ARGUMENT.fullmatch(value):
+        try:
+            ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            return value
+    return repr(value)
+
+
+@register_kind
+class Setting(Leaf):
+    """Met when ``settings.NAME`` is truthy, or, given ``value``, equals ``value``.
+
+    ``Setting("PAYMENTS_LOCKDOWN")`` is ``setting:PAYMENTS_LOCKDOWN``;
+    ``Setting("PAYMENTS_MODE", "live")`` is ``setting:PAYMENTS_MODE=live``. A setting that is
+    not defined is not met. Values are Python literals (str, int, float, bool, None, tuples).
+    """
+
+    __slots__ = ()
+    kind = "setting"
+
+    def __init__(self, name: str, *value: Any) -> None:
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            raise ValueError(
+                "Setting needs the name of a Django setting in capitals such as "
+                f"'PAYMENTS_LOCKDOWN', got {name!r}"
+            )
+        if len(value) > 1:
+            raise TypeError(f"Setting takes a name and at most one value, got {len(value)}")
+        if value and not _literal(value[0]):
+            raise TypeError(
+                f"Setting({name!r}, ...) compares with a Python literal (str, int, float, "
+                f"bool, None or a tuple of those), got {value[0]!r}"
+            )
+        super().__init__(name, *value)
+
+    @property
+    def name(self) -> str:
+        return str(self.args[0])
+
+    def check(self, context: Context) -> bool:
+        current = getattr(settings, self.args[0], _MISSING)
+        if current is _MISSING:
+            return False
+        if len(self.args) == 1:
+            return bool(current)
+        return bool(current == self.args[1])
+
+    def detail(self, context: Context) -> str:
+        current = getattr(settings, self.args[0], _MISSING)
+        if current is _MISSING:
+            return f"{self.args[0]} is not set"
+        if len(self.args) == 1:
+            return f"{self.args[0]}={current!r} ({'truthy' if current else 'falsy'})"
+        return f"{self.args[0]}={current!r}, expected {self.args[1]!r}"
+
+    def argument(self) -> str:
+        if len(self.args) == 1:
+            return self.name
+        return quote(f"{self.name}={_value_text(self.args[1])}")
+
+    @classmethod
+    def from_argument(cls, argument: str) -> Leaf:
+        name, equals, text = argument.partition("=")
+        if not equals:
+            return cls(name)
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            value = text
+        return cls(name, value)
