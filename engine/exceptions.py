@@ -1,0 +1,91 @@
+"""The engine's errors: each names the registry or strategy at fault and what was expected."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ImproperlyConfigured
+
+from conditions.kinds import suggestion
+
+if TYPE_CHECKING:
+    from conditions import Explanation
+    from engine.resolution import Skipped
+
+
+class SwitchyardError(Exception):
+    """The base of the engine's runtime errors."""
+
+
+class RegistrationError(ImproperlyConfigured):
+    """A registry or strategy class is declared wrongly (raised when the class is created)."""
+
+
+class UnknownRegistry(SwitchyardError, AttributeError, KeyError):
+    """No registry has this key; an ``AttributeError`` and ``KeyError`` with a suggestion."""
+
+    def __init__(self, key: str, known: Iterable[str]) -> None:
+        self.key = key
+        known = sorted(known)
+        listed = ", ".join(repr(name) for name in known) or "none (nothing was discovered)"
+        self.message = (
+            f"No registry has the key {key!r}.{suggestion(key, known)} Known keys: {listed}."
+        )
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        # KeyError would otherwise repr() the message.
+        return self.message
+
+
+class UnknownStrategy(SwitchyardError, LookupError):
+    """A slug names no strategy of the registry; the message suggests the closest slug."""
+
+    def __init__(self, registry_key: str, slug: str, known: Iterable[str]) -> None:
+        self.registry_key = registry_key
+        self.slug = slug
+        known = list(known)
+        listed = ", ".join(repr(name) for name in known) or "none"
+        self.message = (
+            f"Unknown strategy {slug!r} in {registry_key!r}.{suggestion(slug, known)} "
+            f"Known strategies: {listed}."
+        )
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class NoStrategyAvailable(SwitchyardError):
+    """Every strategy of a registry is unavailable to the context: nothing can be resolved."""
+
+    def __init__(
+        self,
+        registry_key: str,
+        explanations: Sequence[tuple[str, Explanation]],
+        skipped: Sequence[Skipped] = (),
+    ) -> None:
+        self.registry_key = registry_key
+        # (slug, why its condition is not met), in the registry's order.
+        self.explanations = tuple(explanations)
+        self.skipped = tuple(skipped)
+        if self.explanations:
+            reasons = "; ".join(f"{slug}: {why.text}" for slug, why in self.explanations)
+            message = (
+                f"No strategy of {registry_key!r} is available: every condition is unmet "
+                f"({reasons})."
+            )
+        else:
+            message = f"No strategy of {registry_key!r} is available: the registry is empty."
+        super().__init__(message)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable description of why nothing was available."""
+        return {
+            "registry": self.registry_key,
+            "strategies": [
+                {"slug": slug, "explanation": why.as_dict()} for slug, why in self.explanations
+            ],
+            "skipped": [skip.as_dict() for skip in self.skipped],
+        }

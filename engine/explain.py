@@ -1,0 +1,115 @@
+"""Why each strategy of a registry is or is not available, and which one is in force."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from conditions import Context, Explanation
+from engine.exceptions import NoStrategyAvailable
+from engine.resolution import Resolution, Skipped, explain_strategy, resolve
+
+if TYPE_CHECKING:
+    from engine.registry import Registry
+    from engine.strategy import Strategy
+
+
+@dataclass(frozen=True)
+class StrategyExplanation:
+    """One strategy of a registry: whether it is available, why, and whether it is in force."""
+
+    strategy_class: type[Strategy]
+    available: bool
+    in_force: bool
+    explanation: Explanation
+
+    @property
+    def slug(self) -> str:
+        return self.strategy_class.slug
+
+    def lines(self) -> list[str]:
+        mark = "✓" if self.available else "✗"
+        notes = " [in force]" if self.in_force else ""
+        head = f"  {mark} {self.slug} ({self.strategy_class.label}){notes}"
+        return [head, *(f"    {line}" for line in self.explanation.lines())]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "slug": self.slug,
+            "label": str(self.strategy_class.label),
+            "priority": self.strategy_class.priority,
+            "available": self.available,
+            "in_force": self.in_force,
+            "explanation": self.explanation.as_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class RegistryExplanation:
+    """Every strategy of a registry explained, plus the resolution (or why there is none)."""
+
+    registry: type[Registry]
+    strategies: tuple[StrategyExplanation, ...]
+    resolution: Resolution | None
+    error: NoStrategyAvailable | None = None
+
+    @property
+    def skipped(self) -> tuple[Skipped, ...]:
+        """The stored selections (and default) passed over, and why."""
+        if self.resolution is not None:
+            return self.resolution.skipped
+        return self.error.skipped if self.error is not None else ()
+
+    @property
+    def in_force(self) -> StrategyExplanation | None:
+        return next((entry for entry in self.strategies if entry.in_force), None)
+
+    def __getitem__(self, slug: str) -> StrategyExplanation:
+        for entry in self.strategies:
+            if entry.slug == slug:
+                return entry
+        self.registry.get(slug)  # raises UnknownStrategy with a suggestion
+        raise KeyError(slug)  # pragma: no cover - get() raised already
+
+    def lines(self) -> list[str]:
+        key = self.registry.key
+        if self.resolution is not None:
+            head = f"{key}: {self.resolution.slug} ({self.resolution.reason.description})"
+        else:
+            head = f"{key}: no strategy is available"
+        lines = [head, *(f"  skipped: {skip}" for skip in self.skipped)]
+        for entry in self.strategies:
+            lines.extend(entry.lines())
+        return lines
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "registry": self.registry.key,
+            "in_force": self.resolution.as_dict() if self.resolution is not None else None,
+            "error": str(self.error) if self.error is not None else None,
+            "skipped": [skip.as_dict() for skip in self.skipped],
+            "strategies": [entry.as_dict() for entry in self.strategies],
+        }
+
+
+def explain(
+    registry: type[Registry], context: Context, resolution: Resolution | None = None
+) -> RegistryExplanation:
+    """Explain every strategy of ``registry`` in ``context`` (reusing ``resolution`` if given)."""
+    error: NoStrategyAvailable | None = None
+    if resolution is None:
+        try:
+            resolution = resolve(registry, context)
+        except NoStrategyAvailable as raised:
+            error = raised
+    in_force = resolution.strategy_class if resolution is not None else None
+    entries = []
+    for strategy in registry.strategies():
+        explanation = explain_strategy(strategy, context)
+        entries.append(
+            StrategyExplanation(strategy, explanation.result, strategy is in_force, explanation)
+        )
+    return RegistryExplanation(registry, tuple(entries), resolution, error)

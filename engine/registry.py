@@ -1,0 +1,285 @@
+"""``Registry``: a swappable behaviour and its strategies, used as a class (never instantiated).
+
+A subclass that sets ``key`` is registered under it; strategies add themselves when their
+class is created. Writers (class creation) copy, change and swap the state under a lock;
+readers (every request) read one immutable ``Members`` value, so no reader ever sees a
+registry half-changed.
+"""
+
+from __future__ import annotations
+
+import inspect
+import keyword
+import threading
+import weakref
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from engine.exceptions import RegistrationError, UnknownRegistry, UnknownStrategy
+
+if TYPE_CHECKING:
+    from conditions import Context
+    from engine.explain import RegistryExplanation
+    from engine.resolution import Resolution
+    from engine.strategy import Strategy
+
+KEY_MAX_LENGTH = 100
+# Names of request.strategy's own API: a registry key must not shadow them.
+RESERVED_KEYS = frozenset({"available", "context", "explain", "get", "keys", "resolution"})
+
+_lock = threading.RLock()
+_registries: Mapping[str, RegistryMeta] = MappingProxyType({})
+# Every keyed registry class ever created, alive: a re-imported module leaves the old one here.
+_created: weakref.WeakSet[RegistryMeta] = weakref.WeakSet()
+
+
+def qualified_name(cls: type) -> str:
+    """Return ``module.QualName`` of a class: what identifies it across re-imports."""
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+@dataclass(frozen=True)
+class Members:
+    """The strategies of one registry at one moment: ordered by ``(priority, slug)``."""
+
+    ordered: tuple[type[Strategy], ...] = ()
+    by_slug: Mapping[str, type[Strategy]] = field(default_factory=lambda: MappingProxyType({}))
+
+
+class RegistryMeta(type):
+    """Registers every ``Registry`` subclass that sets its own ``key``; iterable, sized."""
+
+    _members: Members
+    key: str
+
+    def __init__(cls, name: str, bases: tuple[type, ...], namespace: dict[str, Any]) -> None:
+        super().__init__(name, bases, namespace)
+        cls._members = Members()
+        if "key" not in namespace:
+            return  # Registry itself or an intermediate base
+        _validate_key(cls, namespace["key"])
+        if "label" not in namespace:
+            cls.label = cls.key.replace("_", " ").capitalize()
+        if "description" not in namespace:
+            cls.description = inspect.cleandoc(namespace.get("__doc__") or "")
+        default = getattr(cls, "default", None)
+        if default is not None and not isinstance(default, str):
+            raise RegistrationError(
+                f"{qualified_name(cls)}.default is {default!r}; expected a strategy slug or None."
+            )
+        _register(cls)
+
+    def __iter__(cls) -> Iterator[type[Strategy]]:
+        return iter(cls._members.ordered)
+
+    def __len__(cls) -> int:
+        return len(cls._members.ordered)
+
+    def __contains__(cls, item: object) -> bool:
+        by_slug = cls._members.by_slug
+        if isinstance(item, str):
+            return item in by_slug
+        return by_slug.get(getattr(item, "slug", None)) is item  # type: ignore[arg-type]
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(
+            f"{cls.__name__} is a registry, used as a class (e.g. {cls.__name__}.get(slug)); "
+            "it has no instances."
+        )
+
+    def __repr__(cls) -> str:
+        key = getattr(cls, "key", None)
+        return f"<Registry {key!r}: {cls.__name__}>" if key else f"<Registry base {cls.__name__}>"
+
+    def _add(cls, strategy: type[Strategy]) -> None:
+        """Add ``strategy``; the same class re-imported (same qualified name) replaces itself."""
+        name = qualified_name(strategy)
+        with _lock:
+            current = cls._members
+            kept = [member for member in current.ordered if qualified_name(member) != name]
+            taken = next((member for member in kept if member.slug == strategy.slug), None)
+            if taken is not None:
+                raise RegistrationError(
+                    f"Strategy slug {strategy.slug!r} of registry {cls.key!r} is taken by "
+                    f"{qualified_name(taken)}; {name} needs another slug."
+                )
+            ordered = tuple(sorted([*kept, strategy], key=lambda s: (s.priority, s.slug)))
+            by_slug = MappingProxyType({member.slug: member for member in ordered})
+            cls._members = Members(ordered, by_slug)
+
+
+class Registry(metaclass=RegistryMeta):
+    """A swappable behaviour: ``key`` names it in storage and on ``request.strategy``.
+
+    ``default`` (a slug or None) is preferred when no selection is usable; ``user_selectable``
+    (default False) lets each user override the tenant's choice.
+    """
+
+    key: ClassVar[str]
+    label: ClassVar[str]
+    description: ClassVar[str] = ""
+    default: ClassVar[str | None] = None
+    user_selectable: ClassVar[bool] = False
+
+    @classmethod
+    def strategies(cls) -> tuple[type[Strategy], ...]:
+        """Return every strategy, ordered by ``(priority, slug)``."""
+        return cls._members.ordered
+
+    @classmethod
+    def slugs(cls) -> tuple[str, ...]:
+        """Return every slug, ordered like ``strategies()``."""
+        return tuple(strategy.slug for strategy in cls._members.ordered)
+
+    @classmethod
+    def get(cls, slug: str) -> type[Strategy]:
+        """Return the strategy class registered as ``slug``; ``UnknownStrategy`` if none."""
+        by_slug = cls._members.by_slug
+        try:
+            return by_slug[slug]
+        except (KeyError, TypeError):
+            raise UnknownStrategy(cls.key, str(slug), by_slug) from None
+
+    @classmethod
+    def available(cls, context: Context) -> list[type[Strategy]]:
+        """Return the strategies whose condition is met in ``context``, in order."""
+        from engine.resolution import is_available
+
+        return [strategy for strategy in cls._members.ordered if is_available(strategy, context)]
+
+    @classmethod
+    def choices(cls, context: Context | None = None) -> list[tuple[str, str]]:
+        """Return ``(slug, label)`` of the strategies available in ``context`` (None: all)."""
+        strategies = cls.strategies() if context is None else cls.available(context)
+        return [(strategy.slug, str(strategy.label)) for strategy in strategies]
+
+    @classmethod
+    def resolve(cls, context: Context) -> Resolution:
+        """Return the strategy in force for ``context`` and why (see ``engine.resolution``)."""
+        from engine.resolution import resolve
+
+        return resolve(cls, context)
+
+    @classmethod
+    def explain(cls, context: Context) -> RegistryExplanation:
+        """Return, for every strategy, whether it is available and why, and what is in force."""
+        from engine.explain import explain
+
+        return explain(cls, context)
+
+    @classmethod
+    def build(cls, strategy: type[Strategy], context: Context) -> Strategy:
+        """Instantiate ``strategy`` for ``context``; override to inject dependencies."""
+        if strategy.switchyard_takes_context:
+            return strategy(context)
+        return strategy()  # type: ignore[call-arg]
+
+    @classmethod
+    def validate_selection(cls, slug: str, context: Context, user: Any = None) -> type[Strategy]:
+        """Return the strategy ``slug`` if ``context`` may select it, else ``ValidationError``."""
+        from engine.selecting import validate_selection
+
+        return validate_selection(cls, slug, context, user)
+
+    @classmethod
+    def select(
+        cls,
+        slug: str,
+        context: Context,
+        user: Any = None,
+        *,
+        changed_by: Any = None,
+        via: str = "api",
+    ) -> Any:
+        """Validate, then store ``slug`` as the tenant's (or ``user``'s) choice."""
+        from engine.selecting import select
+
+        return select(cls, slug, context, user, changed_by=changed_by, via=via)
+
+    @classmethod
+    def deselect(
+        cls, context: Context, user: Any = None, *, changed_by: Any = None, via: str = "api"
+    ) -> None:
+        """Remove the tenant's (or ``user``'s) stored choice; resolution falls back."""
+        from engine.selecting import deselect
+
+        deselect(cls, context, user, changed_by=changed_by, via=via)
+
+
+def registries() -> Mapping[str, type[Registry]]:
+    """Return every registered registry by key (an immutable snapshot)."""
+    return _registries  # type: ignore[return-value]
+
+
+def created_registries() -> list[type[Registry]]:
+    """Return every keyed registry class still alive, replaced ones included (for checks)."""
+    with _lock:
+        return sorted(_created, key=qualified_name)  # type: ignore[arg-type]
+
+
+def get_registry(key: str | type[Registry]) -> type[Registry]:
+    """Return the registry registered under ``key`` (a registry class is returned as is)."""
+    if isinstance(key, RegistryMeta):
+        return key  # type: ignore[return-value]
+    try:
+        return _registries[key]  # type: ignore[index,return-value]
+    except (KeyError, TypeError):
+        raise UnknownRegistry(str(key), _registries) from None
+
+
+Snapshot = tuple[Mapping[str, RegistryMeta], dict[RegistryMeta, Members], list[RegistryMeta]]
+
+
+def snapshot() -> Snapshot:
+    """Capture every registry and its members (``engine.testing.isolated_registries``)."""
+    with _lock:
+        members = {registry: registry._members for registry in _registries.values()}
+        return _registries, members, list(_created)
+
+
+def restore(state: Snapshot) -> None:
+    """Put back what ``snapshot()`` captured."""
+    global _registries, _created
+    saved, members, created = state
+    with _lock:
+        for registry, saved_members in members.items():
+            registry._members = saved_members
+        _registries = saved
+        _created = weakref.WeakSet(created)
+
+
+def _validate_key(cls: type, key: object) -> None:
+    name = qualified_name(cls)
+    if (
+        not isinstance(key, str)
+        or not key.isidentifier()
+        or keyword.iskeyword(key)
+        or key.startswith("_")
+        or len(key) > KEY_MAX_LENGTH
+    ):
+        raise RegistrationError(
+            f"{name}.key is {key!r}; expected a Python identifier not starting with '_' "
+            f"(at most {KEY_MAX_LENGTH} characters), e.g. 'payments': it is an attribute "
+            "of request.strategy."
+        )
+    if key in RESERVED_KEYS:
+        raise RegistrationError(
+            f"{name}.key {key!r} would shadow request.strategy.{key}; reserved names: "
+            f"{', '.join(sorted(RESERVED_KEYS))}."
+        )
+
+
+def _register(cls: RegistryMeta) -> None:
+    global _registries
+    name = qualified_name(cls)
+    with _lock:
+        taken = _registries.get(cls.key)
+        if taken is not None and qualified_name(taken) != name:
+            raise RegistrationError(
+                f"Registry key {cls.key!r} is taken by {qualified_name(taken)}; "
+                f"{name} needs another key."
+            )
+        _registries = MappingProxyType({**_registries, cls.key: cls})
+        _created.add(cls)

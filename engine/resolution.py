@@ -1,0 +1,251 @@
+"""Which strategy of a registry is in force for a context, and why.
+
+The order: the user's own selection (only if the registry is ``user_selectable`` and the
+context has an authenticated user) → the tenant's selection → the registry's ``default`` →
+the first available strategy by ``(priority, slug)`` → ``NoStrategyAvailable``. Every
+candidate must pass its condition. A stored slug that is unknown or unavailable is skipped
+(and stays stored: it comes back when it is allowed again); the resolution records why.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from conditions import Condition, Context, Explanation
+from engine.exceptions import NoStrategyAvailable
+
+if TYPE_CHECKING:
+    from engine.registry import Registry
+    from engine.selections import StoredSelections
+    from engine.strategy import Strategy
+
+logger = logging.getLogger("switchyard.engine")
+
+# Forced outcomes for tests (engine.testing): registry key -> slug, strategy class -> condition.
+# Context variables, so an override in one thread or task never leaks into another.
+forced_strategies: ContextVar[Mapping[str, str]] = ContextVar(
+    "switchyard_forced_strategies", default=MappingProxyType({})
+)
+forced_conditions: ContextVar[Mapping[type, Condition]] = ContextVar(
+    "switchyard_forced_conditions", default=MappingProxyType({})
+)
+
+# Where a context keeps the selections it read (engine.selections), so every registry of a
+# request shares one round trip.
+SELECTIONS_MEMO = "_switchyard_selections"
+FAILURES_MEMO = "_switchyard_failed_strategies"
+
+
+class Reason(enum.StrEnum):
+    """Why the strategy in force was chosen."""
+
+    USER_SELECTION = "user_selection"
+    TENANT_SELECTION = "tenant_selection"
+    DEFAULT = "default"
+    FALLBACK = "fallback"
+    OVERRIDDEN = "overridden"
+
+    @property
+    def description(self) -> str:
+        return _DESCRIPTIONS[self]
+
+
+_DESCRIPTIONS = {
+    Reason.USER_SELECTION: "the user's own selection",
+    Reason.TENANT_SELECTION: "the tenant's selection",
+    Reason.DEFAULT: "the registry's default",
+    Reason.FALLBACK: "the first available strategy by priority",
+    Reason.OVERRIDDEN: "forced by engine.testing.override_strategy",
+}
+
+
+class SkipReason(enum.StrEnum):
+    """Why a candidate (a stored selection or the default) was not used."""
+
+    UNKNOWN_SLUG = "unknown_slug"
+    UNAVAILABLE = "unavailable"
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A candidate passed over: where it came from, its slug, why, and its explanation."""
+
+    source: Reason
+    slug: str
+    why: SkipReason
+    explanation: Explanation | None = None
+
+    def __str__(self) -> str:
+        if self.why is SkipReason.UNKNOWN_SLUG:
+            return f"{self.source.description} {self.slug!r} is not a registered strategy"
+        text = self.explanation.text if self.explanation is not None else "its condition"
+        return f"{self.source.description} {self.slug!r} is unavailable: {text} is not met"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source.value,
+            "slug": self.slug,
+            "why": self.why.value,
+            "explanation": self.explanation.as_dict() if self.explanation is not None else None,
+        }
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The strategy in force (an instance built for the context), its class, and why."""
+
+    registry: type[Registry]
+    strategy: Strategy
+    strategy_class: type[Strategy]
+    reason: Reason
+    skipped: tuple[Skipped, ...] = field(default=())
+
+    @property
+    def slug(self) -> str:
+        return self.strategy_class.slug
+
+    def __str__(self) -> str:
+        text = f"{self.registry.key}: {self.slug} ({self.reason.description})"
+        return "; ".join([text, *(f"skipped {skip}" for skip in self.skipped)])
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "registry": self.registry.key,
+            "slug": self.slug,
+            "reason": self.reason.value,
+            "skipped": [skip.as_dict() for skip in self.skipped],
+        }
+
+
+def condition_of(strategy: type[Strategy]) -> Condition:
+    """Return the condition in force for ``strategy`` (its own, unless a test overrides it)."""
+    forced = forced_conditions.get()
+    if forced:
+        override = forced.get(strategy)
+        if override is not None:
+            return override
+    return strategy.condition
+
+
+def is_available(strategy: type[Strategy], context: Context) -> bool:
+    """Return whether ``strategy``'s condition is met; a condition that raises is not met."""
+    try:
+        return condition_of(strategy).truth(context) is True
+    except Exception as error:
+        # Leaves already fail closed; this catches a custom Condition that raises itself.
+        if context.strict:
+            raise
+        _log_failure(strategy, context, error)
+        return False
+
+
+def explain_strategy(strategy: type[Strategy], context: Context) -> Explanation:
+    """Return the explanation of ``strategy``'s condition; an error becomes an unmet node."""
+    condition = condition_of(strategy)
+    try:
+        return condition.explain(context)
+    except Exception as error:
+        if context.strict:
+            raise
+        _log_failure(strategy, context, error)
+        return Explanation(str(condition), False, error=error)
+
+
+def stored_selections(context: Context) -> StoredSelections:
+    """Return what the context's tenant (and user) stored, read once per context."""
+    return _reader()(context)
+
+
+def resolve(registry: type[Registry], context: Context) -> Resolution:
+    """Return the strategy of ``registry`` in force for ``context``; see the module docstring."""
+    forced = forced_strategies.get()
+    if forced and registry.key in forced:
+        chosen = registry.get(forced[registry.key])
+        return _resolution(registry, chosen, context, Reason.OVERRIDDEN, [])
+
+    by_slug = registry._members.by_slug
+    stored = stored_selections(context)
+    skipped: list[Skipped] = []
+    tried: set[str] = set()
+    for source, slug in _candidates(registry, context, stored):
+        if slug is None or slug in tried:
+            continue
+        tried.add(slug)
+        strategy = by_slug.get(slug)
+        if strategy is None:
+            skipped.append(Skipped(source, slug, SkipReason.UNKNOWN_SLUG))
+        elif is_available(strategy, context):
+            return _resolution(registry, strategy, context, source, skipped)
+        else:
+            why = explain_strategy(strategy, context)
+            skipped.append(Skipped(source, slug, SkipReason.UNAVAILABLE, why))
+
+    for strategy in registry._members.ordered:
+        if strategy.slug not in tried and is_available(strategy, context):
+            return _resolution(registry, strategy, context, Reason.FALLBACK, skipped)
+
+    explanations = [
+        (strategy.slug, explain_strategy(strategy, context))
+        for strategy in registry._members.ordered
+    ]
+    raise NoStrategyAvailable(registry.key, explanations, skipped)
+
+
+def _candidates(
+    registry: type[Registry], context: Context, stored: StoredSelections
+) -> list[tuple[Reason, str | None]]:
+    key = registry.key
+    candidates: list[tuple[Reason, str | None]] = []
+    if registry.user_selectable and _authenticated(context.user):
+        candidates.append((Reason.USER_SELECTION, stored.user_choice(key)))
+    candidates.append((Reason.TENANT_SELECTION, stored.tenant_choice(key)))
+    candidates.append((Reason.DEFAULT, registry.default))
+    return candidates
+
+
+def _resolution(
+    registry: type[Registry],
+    strategy: type[Strategy],
+    context: Context,
+    reason: Reason,
+    skipped: list[Skipped],
+) -> Resolution:
+    return Resolution(registry, registry.build(strategy, context), strategy, reason, tuple(skipped))
+
+
+def _authenticated(user: Any) -> bool:
+    return user is not None and bool(getattr(user, "is_authenticated", False))
+
+
+def _log_failure(strategy: type[Strategy], context: Context, error: Exception) -> None:
+    logged: set[type] = context.extra.setdefault(FAILURES_MEMO, set())
+    if strategy in logged:
+        return
+    logged.add(strategy)
+    logger.warning(
+        "The condition of strategy %r raised %s: %s; the strategy counts as unavailable",
+        getattr(strategy, "slug", strategy),
+        type(error).__name__,
+        error,
+        exc_info=error,
+    )
+
+
+_read: Callable[[Context], StoredSelections] | None = None
+
+
+def _reader() -> Callable[[Context], StoredSelections]:
+    # Imported on first use: engine.selections needs the models, which this module must not
+    # import while the app registry is still loading.
+    global _read
+    if _read is None:
+        from engine.selections import stored_selections as read
+
+        _read = read
+    return _read
