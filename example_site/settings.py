@@ -25,6 +25,7 @@ SHARED_APPS = [
     "django.contrib.admin",
     "django.contrib.staticfiles",
     "waffle",
+    "engine",
 ]
 
 # Apps whose tables live in every tenant's schema: each tenant has its own users, so a
@@ -35,6 +36,7 @@ TENANT_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.admin",
+    "engine",
     "example_site",
 ]
 
@@ -53,6 +55,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.strategy: after the tenant and auth middleware (checks switchyard.E001/E002).
+    "engine.middleware.StrategyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "waffle.middleware.WaffleMiddleware",
@@ -89,6 +93,9 @@ CACHES = {
 }
 
 SWITCHYARD = {"CACHE": "switchyard"}
+# Without REDIS_URL the demo runs in one process on local-memory caches, which is fine for
+# it: silence the warning that invalidation would not reach other processes.
+SILENCED_SYSTEM_CHECKS = [] if _REDIS_URL else ["switchyard.W003"]
 
 TEMPLATES = [
     {
