@@ -146,9 +146,12 @@ def public_schema() -> contextlib.AbstractContextManager[Any]:
     """Return a context manager switching to the public schema under django-tenants."""
     # waffle lives in the public schema under django-tenants; plain Django needs nothing.
     if apps.is_installed("django_tenants"):
+        from django.db import connection
         from django_tenants.utils import get_public_schema_name, schema_context
 
-        return schema_context(get_public_schema_name())
+        public = get_public_schema_name()
+        if getattr(connection, "schema_name", public) != public:
+            return schema_context(public)
     return contextlib.nullcontext()
 
 
