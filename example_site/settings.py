@@ -49,7 +49,8 @@ PUBLIC_SCHEMA_URLCONF = "example_site.urls_public"
 ROOT_URLCONF = "example_site.urls"
 
 MIDDLEWARE = [
-    "django_tenants.middleware.main.TenantMainMiddleware",
+    # django-tenants' TenantMainMiddleware, with the host -> tenant lookup cached globally.
+    "tenants.middleware.CachedTenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -96,6 +97,14 @@ SWITCHYARD = {"CACHE": "switchyard"}
 # Without REDIS_URL the demo runs in one process on local-memory caches, which is fine for
 # it: silence the warning that invalidation would not reach other processes.
 SILENCED_SYSTEM_CHECKS = [] if _REDIS_URL else ["switchyard.W003"]
+
+# Waffle flags are platform flags: one row in the public schema targets tenants and plans
+# (tenants.PlatformFlag; it never targets single users, whose pks repeat in every schema).
+# Their cache must be global so a flag saved in the public admin is fresh in every tenant.
+WAFFLE_FLAG_MODEL = "tenants.PlatformFlag"
+WAFFLE_CACHE_NAME = "switchyard"
+# tenants.admin registers flags, switches and samples on the public site's admin only.
+WAFFLE_ENABLE_ADMIN_PAGES = False
 
 TEMPLATES = [
     {

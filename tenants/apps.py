@@ -1,10 +1,31 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save, pre_save
+
+import tenants.conf  # noqa: F401  (registers the PLANS, TENANT_* and TEMPLATE_SCHEMA keys)
 
 
 class TenantsConfig(AppConfig):
-    """Tenants, their plans and domains (django-tenants)."""
+    """Tenants, their plans and domains (django-tenants), platform flags and provisioning."""
 
     name = "tenants"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from tenants import (  # noqa: F401  (checks register themselves)
+            cache,
+            checks,
+            conditions,
+            flags,
+        )
+        from tenants.models import Domain, PlatformFlag, Tenant
+
+        uid = "switchyard.tenants"
+        post_save.connect(cache.tenant_saved, sender=Tenant, dispatch_uid=f"{uid}.tenant_saved")
+        post_delete.connect(cache.tenant_saved, sender=Tenant, dispatch_uid=f"{uid}.tenant_gone")
+        pre_save.connect(cache.domain_will_save, sender=Domain, dispatch_uid=f"{uid}.domain_pre")
+        post_save.connect(cache.domain_saved, sender=Domain, dispatch_uid=f"{uid}.domain_saved")
+        post_delete.connect(cache.domain_saved, sender=Domain, dispatch_uid=f"{uid}.domain_gone")
+        post_delete.connect(flags.flag_deleted, sender=PlatformFlag, dispatch_uid=f"{uid}.flag")
+        post_delete.connect(flags.tenant_deleted, sender=Tenant, dispatch_uid=f"{uid}.flag_tenant")

@@ -1,0 +1,221 @@
+"""Platform admin: tenants, platform flags, waffle switches and samples, on the public site only.
+
+Tenant sites share ``admin.site`` and can read public tables through ``search_path``, so each
+of these admins refuses every permission unless the request is on the public schema: a tenant's
+owner (a superuser of their own schema) must not toggle platform-wide flags.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.db import connection as default_connection
+from django.http import HttpRequest
+from django_tenants.utils import get_public_schema_name
+from waffle.admin import SampleAdmin, SwitchAdmin, disable_for_all, enable_for_all
+from waffle.models import Sample, Switch
+
+from tenants.flags import NO_USER_TARGETING, PlatformFlag
+from tenants.models import Domain, Tenant
+from tenants.plans import plans
+from tenants.provisioning import check_new_tenant, provision_tenant
+
+# django-tenants' connection adds schema_name, tenant and set_tenant().
+connection: Any = default_connection
+
+
+def on_public_site(request: HttpRequest) -> bool:
+    """Return whether ``request`` is served by the public (platform) schema."""
+    tenant = getattr(request, "tenant", None)
+    schema_name = getattr(tenant, "schema_name", None) or connection.schema_name
+    return bool(schema_name == get_public_schema_name())
+
+
+class PublicSchemaOnly(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Grants nothing outside the public site, whatever the user's permissions there."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return on_public_site(request) and super().has_module_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return on_public_site(request) and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return on_public_site(request) and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return on_public_site(request) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return on_public_site(request) and super().has_delete_permission(request, obj)
+
+
+def _plan_choices() -> list[tuple[str, str]]:
+    return [(plan, plan) for plan in plans()]
+
+
+def _tenant_choices() -> list[tuple[str, str]]:
+    rows = Tenant.objects.exclude(schema_name=get_public_schema_name())
+    return [(tenant.schema_name, str(tenant)) for tenant in rows]
+
+
+class TenantForm(forms.ModelForm):  # type: ignore[type-arg]
+    """A tenant; on creation also its domain, checked like ``provision_tenant`` checks it."""
+
+    plan = forms.ChoiceField(choices=_plan_choices)
+    domain = forms.CharField(
+        required=False, help_text="Primary host name of a new tenant, e.g. acme.example.com."
+    )
+
+    class Meta:
+        model = Tenant
+        fields = ["schema_name", "name", "plan"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.instance.pk is None and not self.errors:
+            try:
+                check_new_tenant(self.instance, domain=data.get("domain", ""), selections={})
+            except forms.ValidationError as error:
+                self.add_error(None, error)
+        return data
+
+
+class DomainInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = Domain
+    extra = 0
+
+
+@admin.register(Tenant)
+class TenantAdmin(PublicSchemaOnly):
+    form = TenantForm
+    list_display = ["schema_name", "name", "plan", "primary_domain", "created", "created_by"]
+    list_filter = ["plan"]
+    search_fields = ["schema_name", "name", "domains__domain"]
+    inlines = [DomainInline]
+
+    def get_inlines(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        return list(self.inlines) if obj is not None else []  # a new tenant's domain: the form
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return ["schema_name", "name", "plan", "domain"]
+        return ["schema_name", "name", "plan", "created_by"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # A schema is not renamed from a form: data, caches and flags refer to its name.
+        return ["schema_name", "created_by"] if obj is not None else []
+
+    @admin.display(description="domain")
+    def primary_domain(self, tenant: Tenant) -> str:
+        return ", ".join(domain.domain for domain in tenant.domains.all())
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).prefetch_related("domains")
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        tenant = provision_tenant(
+            obj.schema_name,
+            name=obj.name,
+            plan=obj.plan,
+            domain=form.cleaned_data["domain"],
+            created_by=request.user,
+        )
+        obj.pk, obj.created, obj.created_by = tenant.pk, tenant.created, tenant.created_by
+        obj._state.adding, obj._state.db = False, tenant._state.db
+
+
+class PlatformFlagForm(forms.ModelForm):  # type: ignore[type-arg]
+    """A platform flag, with tenants and plans picked from lists."""
+
+    tenants = forms.TypedMultipleChoiceField(
+        choices=_tenant_choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    plans = forms.TypedMultipleChoiceField(
+        choices=_plan_choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = PlatformFlag
+        fields = [
+            "name",
+            "everyone",
+            "note",
+            "tenants",
+            "plans",
+            "tenant_percent",
+            "staff",
+            "superusers",
+            "authenticated",
+            "percent",
+            "rollout",
+            "testing",
+            "languages",
+        ]
+
+
+@admin.register(PlatformFlag)
+class PlatformFlagAdmin(PublicSchemaOnly):
+    form = PlatformFlagForm
+    actions = [enable_for_all, disable_for_all]
+    list_display = [
+        "name",
+        "everyone",
+        "tenant_list",
+        "plan_list",
+        "tenant_percent",
+        "staff",
+        "superusers",
+        "authenticated",
+        "note",
+    ]
+    list_filter = ["everyone", "staff", "superusers", "authenticated"]
+    search_fields = ["name", "note"]
+    ordering = ["name"]
+    fieldsets = [
+        (None, {"fields": ["name", "everyone", "note"]}),
+        (
+            "Tenants",
+            {
+                "fields": ["tenants", "plans", "tenant_percent"],
+                "description": "On for a tenant listed, on a plan listed, or in the percentage.",
+            },
+        ),
+        (
+            "Users of every tenant",
+            {
+                "fields": ["staff", "superusers", "authenticated"],
+                "description": NO_USER_TARGETING,
+            },
+        ),
+        (
+            "Per request (waffle)",
+            {
+                "fields": ["percent", "rollout", "testing", "languages"],
+                "classes": ["collapse"],
+            },
+        ),
+    ]
+
+    @admin.display(description="tenants")
+    def tenant_list(self, flag: PlatformFlag) -> str:
+        return ", ".join(flag.tenants)
+
+    @admin.display(description="plans")
+    def plan_list(self, flag: PlatformFlag) -> str:
+        return ", ".join(flag.plans)
+
+
+@admin.register(Switch)
+class PlatformSwitchAdmin(PublicSchemaOnly, SwitchAdmin):
+    """waffle's switch admin, on the public site only."""
+
+
+@admin.register(Sample)
+class PlatformSampleAdmin(PublicSchemaOnly, SampleAdmin):
+    """waffle's sample admin, on the public site only."""

@@ -1,0 +1,96 @@
+"""System checks of the tenants app (``switchyard.E101``-``E103``, ``W101``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError
+
+from engine.conf import settings
+
+PLANS_HINT = 'Set SWITCHYARD["PLANS"] to a list of unique plan names, smallest first.'
+
+
+def _configured_plans() -> Any:
+    try:
+        return settings.PLANS
+    except ImproperlyConfigured:
+        return None  # unknown SWITCHYARD keys: the engine's own check reports them
+
+
+@register()
+def check_plans_setting(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[Error]:
+    """E101: ``SWITCHYARD["PLANS"]`` is a non-empty list of unique, well-formed plan names."""
+    from tenants.plans import plans_problems
+
+    value = _configured_plans()
+    if value is None:
+        return []
+    return [
+        Error(f'SWITCHYARD["PLANS"] {problem}.', hint=PLANS_HINT, id="switchyard.E101")
+        for problem in plans_problems(value)
+    ]
+
+
+@register(Tags.database)
+def check_stored_plans(
+    app_configs: Sequence[Any] | None = None, databases: Iterable[str] | None = None, **kwargs: Any
+) -> list[Error]:
+    """E102: every stored tenant and platform flag names plans that ``PLANS`` lists."""
+    from tenants.models import PlatformFlag, Tenant
+    from tenants.plans import plans_problems, unknown_plan_message
+
+    value = _configured_plans()
+    if not databases or "default" not in databases or value is None or plans_problems(value):
+        return []
+    errors = []
+    try:
+        stored = list(Tenant.objects.values_list("schema_name", "plan"))
+        flagged = list(PlatformFlag.objects.values_list("name", "plans"))
+    except DatabaseError:
+        return []  # not migrated yet: migrate runs the checks before it creates the tables
+    for schema_name, plan in stored:
+        if plan not in value:
+            errors.append(
+                Error(
+                    f"Tenant {schema_name!r} is on plan {plan!r}: {unknown_plan_message(plan)}",
+                    hint="Change the tenant's plan, or add the plan to SWITCHYARD['PLANS'].",
+                    id="switchyard.E102",
+                )
+            )
+    for name, flag_plans in flagged:
+        errors.extend(
+            Error(
+                f"Platform flag {name!r} targets plan {plan!r}: {unknown_plan_message(plan)}",
+                hint="Edit the flag in the platform admin, or add the plan to SWITCHYARD['PLANS'].",
+                id="switchyard.E102",
+            )
+            for plan in flag_plans
+            if plan not in value
+        )
+    return errors
+
+
+@register()
+def check_waffle_cache(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """W101: platform flags need a waffle cache whose keys carry no schema."""
+    if getattr(django_settings, "WAFFLE_FLAG_MODEL", "") != "tenants.PlatformFlag":
+        return []
+    alias = getattr(django_settings, "WAFFLE_CACHE_NAME", "default")
+    options = django_settings.CACHES.get(alias, {})
+    if "django_tenants" not in str(options.get("KEY_FUNCTION", "")):
+        return []
+    return [
+        Warning(
+            f"WAFFLE_CACHE_NAME is {alias!r}, a cache whose keys carry the tenant schema: a "
+            "platform flag saved in the public admin would stay stale in every tenant.",
+            hint='Point WAFFLE_CACHE_NAME at a plain alias, e.g. SWITCHYARD["CACHE"].',
+            id="switchyard.W101",
+        )
+    ]

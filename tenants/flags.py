@@ -1,0 +1,264 @@
+"""``PlatformFlag``: the waffle flag model of a multi-tenant platform (``WAFFLE_FLAG_MODEL``).
+
+Flags live once, in the public schema, and target tenants: everyone (on/off/unset, like
+waffle), listed tenants, plans, a stable hashed percentage of tenants, and the staff,
+superusers or authenticated users of any tenant. They never target users by primary key:
+users live in each tenant's schema, so user pk 1 of every tenant would match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection, Iterable
+from typing import Any
+
+from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
+from django.db import connection, models, transaction
+from django.db.models.signals import post_save
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from waffle.managers import FlagManager
+from waffle.models import AbstractBaseFlag
+from waffle.utils import get_cache, get_setting
+
+from conditions.kinds import suggestion
+from tenants.plans import validate_plan
+
+NO_USER_TARGETING = (
+    "Platform flags cannot target single users: users live in each tenant's schema, so "
+    "user pk 1 of every tenant would match. Target tenants, plans or user kinds instead."
+)
+
+
+def tenant_bucket(flag_name: str, schema_name: str) -> int:
+    """Return the stable bucket in [0, 100) of a tenant for a flag (same on every machine)."""
+    digest = hashlib.sha256(f"{flag_name}:{schema_name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % 100
+
+
+class NoMembership:
+    """Stands in for waffle's ``users``/``groups`` relations, which platform flags do not have.
+
+    ``waffle.signals`` connects to ``<flag model>.users.through`` at start-up: this gives it a
+    sender that never sends. Any other use fails with the reason.
+    """
+
+    def __init__(self, relation: str) -> None:
+        self.relation = relation
+        self.through = type(f"PlatformFlagHasNo{relation.title()}", (), {"__module__": __name__})
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(f"PlatformFlag has no {self.relation}. {NO_USER_TARGETING}")
+
+
+class PlatformFlagQuerySet(models.QuerySet["PlatformFlag"]):
+    """Flags; bulk writes flush waffle's cache and send ``post_save`` like ``save()`` does."""
+
+    def update(self, **kwargs: Any) -> int:
+        before = list(self.values_list("pk", "name"))
+        count = super().update(**kwargs)
+        pks = [pk for pk, _ in before]
+        self.model.objects.filter(pk__in=pks)._changed([name for _, name in before])
+        return count
+
+    def bulk_create(self, objs: Iterable[PlatformFlag], *args: Any, **kwargs: Any) -> list[Any]:
+        created = super().bulk_create(objs, *args, **kwargs)
+        _announce(self.model, created, created=True, using=self.db)
+        _flush_on_commit([flag.name for flag in created])
+        return created
+
+    def bulk_update(
+        self, objs: Iterable[PlatformFlag], fields: Iterable[str], batch_size: int | None = None
+    ) -> int:
+        objs = list(objs)
+        count = super().bulk_update(objs, fields, batch_size=batch_size)
+        self.filter(pk__in=[flag.pk for flag in objs])._changed([])
+        return count
+
+    def _changed(self, old_names: list[str]) -> None:
+        flags = list(self)
+        _announce(self.model, flags, created=False, using=self.db)
+        _flush_on_commit([*old_names, *(flag.name for flag in flags)])
+
+
+def _announce(model: Any, flags: list[Any], *, created: bool, using: str) -> None:
+    # Bulk writes send no post_save; whatever invalidates on it (the conditions snapshot's
+    # stamp) must still hear about every changed flag.
+    for flag in flags:
+        post_save.send(
+            sender=model, instance=flag, created=created, update_fields=None, raw=False, using=using
+        )
+
+
+def waffle_keys(names: Iterable[str]) -> list[str]:
+    """Return waffle's cache keys to flush for flags named ``names`` (and the all-flags key)."""
+    keys = {PlatformFlag._cache_key(name) for name in names}
+    keys.add(get_setting("ALL_FLAGS_CACHE_KEY"))
+    return sorted(keys)
+
+
+def _flush_on_commit(names: Iterable[str]) -> None:
+    keys = waffle_keys(names)  # computed now, not when the transaction commits
+    transaction.on_commit(lambda: get_cache().delete_many(keys))
+
+
+def current_tenant() -> Any:
+    """Return the tenant the connection is on, loading it when it is only a schema name."""
+    tenant = getattr(connection, "tenant", None)
+    if tenant is None or hasattr(tenant, "plan"):
+        return tenant
+    from tenants.models import Tenant
+
+    return Tenant.objects.filter(schema_name=tenant.schema_name).first() or tenant
+
+
+class PlatformFlag(AbstractBaseFlag):
+    """A waffle flag for the whole platform, targeting tenants, plans and kinds of users."""
+
+    tenants = ArrayField(
+        models.CharField(max_length=63),
+        blank=True,
+        default=list,
+        help_text="Active for these tenants (schema names), whatever their plan.",
+    )
+    plans = ArrayField(
+        models.CharField(max_length=50, validators=[validate_plan]),
+        blank=True,
+        default=list,
+        help_text='Active for every tenant on one of these plans (SWITCHYARD["PLANS"]).',
+    )
+    tenant_percent = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(100)],
+        verbose_name="percent of tenants",
+        help_text=(
+            "Active for this percentage of tenants (0-100), picked by a stable hash of the flag "
+            "name and the tenant's schema: a tenant that is in at 10 stays in at 20."
+        ),
+    )
+    superusers = models.BooleanField(
+        default=False,
+        help_text=(
+            "Active for the superusers of every tenant (each tenant's owner is a superuser in "
+            "its own schema). " + NO_USER_TARGETING
+        ),
+    )
+    staff = models.BooleanField(
+        default=False, help_text="Active for the staff users of every tenant."
+    )
+    authenticated = models.BooleanField(
+        default=False, help_text="Active for every logged-in user of every tenant."
+    )
+
+    users = NoMembership("users")
+    groups = NoMembership("groups")
+
+    objects = FlagManager.from_queryset(PlatformFlagQuerySet)()  # type: ignore[misc]
+
+    class Meta(AbstractBaseFlag.Meta):
+        verbose_name = _("platform flag")
+        verbose_name_plural = _("platform flags")
+
+    _loaded_name: str | None = None
+
+    @classmethod
+    def from_db(
+        cls, db: str | None, field_names: Collection[str], values: Collection[Any], **kwargs: Any
+    ) -> PlatformFlag:
+        flag = super().from_db(db, field_names, values, **kwargs)
+        flag._loaded_name = flag.name
+        return flag
+
+    def get_flush_keys(self, flush_keys: list[str] | None = None) -> list[str]:
+        keys = super().get_flush_keys(flush_keys)
+        if self._loaded_name and self._loaded_name != self.name:
+            keys.append(self._cache_key(self._loaded_name))  # renamed: forget the old name too
+        return keys
+
+    def clean(self) -> None:
+        super().clean()
+        self.tenants = sorted(set(self.tenants))
+        self.plans = sorted(set(self.plans))
+        if self.tenants:
+            from tenants.models import Tenant
+
+            known = set(Tenant.objects.values_list("schema_name", flat=True))
+            unknown = [name for name in self.tenants if name not in known]
+            if unknown:
+                raise ValidationError(
+                    {
+                        "tenants": [
+                            f"Unknown tenant {name!r}.{suggestion(name, known)}" for name in unknown
+                        ]
+                    }
+                )
+
+    # Evaluation ------------------------------------------------------------------------
+
+    def is_active_for_tenant(self, tenant: Any) -> bool:
+        """Return whether the tenant targeting (tenants, plans, percent) selects ``tenant``."""
+        if tenant is None:
+            return False
+        schema_name = getattr(tenant, "schema_name", None)
+        if schema_name in self.tenants:
+            return True
+        if getattr(tenant, "plan", None) in self.plans:
+            return True
+        return bool(
+            self.tenant_percent
+            and schema_name is not None
+            and tenant_bucket(self.name, schema_name) < self.tenant_percent
+        )
+
+    def is_active_for_context(self, context: Any) -> bool:
+        """Return whether the flag is on for a ``conditions.Context``: in memory, no query."""
+        if not self.pk:
+            return bool(get_setting("FLAG_DEFAULT"))
+        return self._decide(context.tenant, request=context.request, user=context.user)
+
+    def is_active(self, request: HttpRequest, read_only: bool = False) -> bool | None:
+        """Waffle's API (``flag_is_active``, ``{% flag %}``): decide for the request's tenant."""
+        if not self.pk:
+            return super().is_active(request, read_only)  # waffle's missing-flag handling
+        tenant = getattr(request, "tenant", None) or current_tenant()
+        return self._decide(tenant, request=request, read_only=read_only)
+
+    def is_active_for_user(self, user: Any) -> bool | None:
+        """Waffle's API without a request: decide for ``user`` on the connection's tenant."""
+        return self._decide(current_tenant(), user=user)
+
+    def _decide(
+        self,
+        tenant: Any,
+        *,
+        request: HttpRequest | None = None,
+        user: Any = None,
+        read_only: bool = False,
+    ) -> bool:
+        if request is not None and get_setting("OVERRIDE") and self.name in request.GET:
+            return request.GET[self.name] == "1"
+        if self.everyone is not None:
+            return self.everyone
+        if self.is_active_for_tenant(tenant):
+            return True
+        if request is not None:
+            # Waffle's own request rules: testing cookies, languages, staff/superusers/
+            # authenticated, and the per-request percentage with its cookie.
+            return bool(AbstractBaseFlag.is_active(self, request, read_only))
+        return user is not None and bool(AbstractBaseFlag.is_active_for_user(self, user))
+
+
+def flag_deleted(sender: Any, instance: PlatformFlag, **kwargs: Any) -> None:
+    """Flush waffle's cache for a deleted flag, also when a queryset ``delete()`` removed it."""
+    _flush_on_commit([instance.name])
+
+
+def tenant_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """Drop a deleted tenant from the flags listing it (a new tenant may reuse the schema)."""
+    schema_name = instance.schema_name
+    for flag in PlatformFlag.objects.filter(tenants__contains=[schema_name]):
+        flag.tenants = [name for name in flag.tenants if name != schema_name]
+        flag.save(update_fields=["tenants", "modified"])
