@@ -1,0 +1,47 @@
+"""The shape of what selections store: registry keys, slugs and the ``via`` of a change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+# Column widths of engine.models; a longer value is an error, never truncated.
+MAX_LENGTH = 100
+VIA_MAX_LENGTH = 32
+
+
+def _validate_token(value: Any, *, what: str, code: str, max_length: int) -> None:
+    if not isinstance(value, str):
+        raise ValidationError(
+            "%(what)s must be a string, got %(type)s.",
+            code=code,
+            params={"what": what, "type": type(value).__name__},
+        )
+    if not value or len(value) > max_length or any(c.isspace() for c in value):
+        raise ValidationError(
+            "%(what)s %(value)s is not valid: expected 1 to %(max)s characters, no spaces.",
+            code=code,
+            params={"what": what, "value": repr(value), "max": max_length},
+        )
+    if not value.isprintable():
+        raise ValidationError(
+            "%(what)s %(value)s is not valid: it contains control characters.",
+            code=code,
+            params={"what": what, "value": repr(value)},
+        )
+
+
+def validate_registry_key(value: Any) -> None:
+    """Raise ``ValidationError`` (code ``invalid_registry_key``) unless ``value`` can be stored."""
+    _validate_token(value, what="Registry key", code="invalid_registry_key", max_length=MAX_LENGTH)
+
+
+def validate_slug(value: Any) -> None:
+    """Raise ``ValidationError`` (code ``invalid_slug``) unless ``value`` can be stored."""
+    _validate_token(value, what="Strategy slug", code="invalid_slug", max_length=MAX_LENGTH)
+
+
+def validate_via(value: Any) -> None:
+    """Raise ``ValidationError`` (code ``invalid_via``) unless ``value`` names a write path."""
+    _validate_token(value, what="via", code="invalid_via", max_length=VIA_MAX_LENGTH)
