@@ -106,7 +106,7 @@ class PlanAtLeast(Leaf):
 
     def detail(self, context: Context) -> str:
         note = _tenant_note(context)
-        if self.name in plans():
+        if context.tenant is not None and self.name in plans():
             note += f"; needs {' or '.join(plans()[plan_rank(self.name) :])}"
         return note
 

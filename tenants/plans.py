@@ -24,6 +24,10 @@ class UnknownPlan(ValidationError):
             message = f"Tenant {tenant!r} is on an unknown plan. {message}"
         super().__init__(message, code="unknown_plan", params={"plan": name})
 
+    def __str__(self) -> str:
+        # ValidationError prints a list; logs and explanations want the sentence.
+        return str(self.message)
+
 
 def plans() -> tuple[str, ...]:
     """Return the configured plans, smallest first (read at call time)."""
