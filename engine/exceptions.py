@@ -39,8 +39,8 @@ class UnknownRegistry(SwitchyardError, AttributeError, KeyError):
         return self.message
 
 
-class UnknownStrategy(SwitchyardError, LookupError):
-    """A slug names no strategy of the registry; the message suggests the closest slug."""
+class UnknownStrategy(SwitchyardError, KeyError):
+    """A slug names no strategy of the registry (a ``KeyError``); suggests the closest slug."""
 
     def __init__(self, registry_key: str, slug: str, known: Iterable[str]) -> None:
         self.registry_key = registry_key

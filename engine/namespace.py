@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from conditions import Context
+from engine.exceptions import NoStrategyAvailable
 from engine.explain import RegistryExplanation, explain
 from engine.registry import Registry, get_registry, registries
 from engine.resolution import Resolution, resolve
@@ -61,7 +62,11 @@ class StrategyNamespace:
     def explain(self, key: str | type[Registry]) -> RegistryExplanation:
         """Return why each strategy of registry ``key`` is or is not available, and which wins."""
         registry = get_registry(key)
-        return explain(registry, self.context, self._resolutions.get(registry.key))
+        try:
+            resolution: Resolution | None = self.resolution(registry)
+        except NoStrategyAvailable:
+            resolution = None  # explain() resolves again to show why
+        return explain(registry, self.context, resolution)
 
     def keys(self) -> list[str]:
         """Return the keys of every registry, sorted."""

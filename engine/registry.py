@@ -122,6 +122,8 @@ class Registry(metaclass=RegistryMeta):
     description: ClassVar[str] = ""
     default: ClassVar[str | None] = None
     user_selectable: ClassVar[bool] = False
+    # Templates read registries as classes ({{ registry.label }}) instead of calling them.
+    do_not_call_in_templates: ClassVar[bool] = True
 
     @classmethod
     def strategies(cls) -> tuple[type[Strategy], ...]:

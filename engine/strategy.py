@@ -69,6 +69,8 @@ class Strategy(metaclass=StrategyMeta):
     icon: ClassVar[str] = ""
     # Whether the registry builds instances as cls(context) (False: cls()); see register().
     switchyard_takes_context: ClassVar[bool] = True
+    # Templates read strategy classes ({{ resolution.strategy_class.label }}), never call them.
+    do_not_call_in_templates: ClassVar[bool] = True
 
     def __init__(self, context: Context | None = None) -> None:
         self.context = context
@@ -115,6 +117,7 @@ def register(registry: type[Registry], **attributes: Any) -> Callable[[T], T]:
             setattr(cls, name, value)
         cls.registry = registry  # type: ignore[attr-defined]
         cls.switchyard_takes_context = _takes_context(cls)  # type: ignore[attr-defined]
+        cls.do_not_call_in_templates = True  # type: ignore[attr-defined]
         _declare(cls, namespace)
         Strategy.register(cls)  # a virtual subclass: isinstance(obj, Strategy) holds
         registry._add(cls)  # type: ignore[arg-type]

@@ -9,7 +9,9 @@ from tenants.models import Tenant
 def home(request: HttpRequest) -> HttpResponse:
     """A tenant's home page: who the tenant is and what it pays for."""
     tenant = request.tenant  # type: ignore[attr-defined]
-    return render(request, "example_site/home.html", {"tenant": tenant})
+    # The payment strategy in force, why, and why each other one is or is not offered.
+    payments = request.strategy.explain("payments")  # type: ignore[attr-defined]
+    return render(request, "example_site/home.html", {"tenant": tenant, "payments": payments})
 
 
 def platform_home(request: HttpRequest) -> HttpResponse:

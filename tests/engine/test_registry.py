@@ -82,7 +82,7 @@ def test_get_returns_the_class_and_an_unknown_slug_suggests_the_closest() -> Non
     assert "Unknown strategy 'boot' in 'shipping'." in message
     assert "Did you mean 'boat'?" in message
     assert "Known strategies: 'boat', 'truck'." in message
-    assert isinstance(raised.value, LookupError)
+    assert isinstance(raised.value, KeyError)
 
 
 def test_unknown_registry_is_an_attribute_and_key_error_with_a_suggestion() -> None:

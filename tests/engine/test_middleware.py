@@ -1,0 +1,183 @@
+"""StrategyMiddleware: real requests through the tenant middleware chain, lazy and warm-free."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from asgiref.sync import iscoroutinefunction
+from django.http import HttpRequest, HttpResponse
+from django.test import Client, RequestFactory, override_settings
+from django_tenants.utils import tenant_context
+
+from conditions import Context, prefetch
+from engine import NoStrategyAvailable, Reason, StrategyNamespace
+from engine.middleware import StrategyMiddleware
+from engine.selections import write_selection
+from engine.testing import override_condition, override_strategy
+from example_site.strategies import Card, Crypto, Invoice
+from tenants.models import Tenant
+from tests.engine.core_support import Boom, ExtraIs
+from tests.transactions import committed
+
+TEST_URLS = override_settings(ROOT_URLCONF="tests.engine.urls_core")
+
+
+def get(host: str, path: str = "/") -> Any:
+    return Client(HTTP_HOST=host).get(path)
+
+
+def store(tenant: Tenant, slug: str) -> None:
+    """Store and commit ``slug``, then let the invalidation settle (engine.cache's grace)."""
+    with committed():  # as if the write's transaction had committed: the cache is invalidated
+        write_selection("payments", slug, via="api", tenant=tenant)
+    prefetch.cache().clear()
+
+
+def test_home_page_shows_the_payment_strategy_and_why(pro_tenant: Tenant) -> None:
+    response = get("globex.localhost")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<strong id="payment-strategy">Credit card</strong>' in html
+    assert "(the registry&#x27;s default)" in html
+    assert "plan:enterprise | perm:billing.use_invoice" in html
+
+
+def test_home_page_shows_a_skipped_selection(pro_tenant: Tenant) -> None:
+    store(pro_tenant, "invoice")  # globex is on pro: invoice needs enterprise (or the perm)
+    html = get("globex.localhost").content.decode()
+    assert '<strong id="payment-strategy">Credit card</strong>' in html
+    assert "Skipped: the tenant&#x27;s selection &#x27;invoice&#x27; is unavailable" in html
+
+
+def test_enterprise_tenant_gets_its_invoice_selection(enterprise_tenant: Tenant) -> None:
+    store(enterprise_tenant, "invoice")
+    html = get("initech.localhost").content.decode()
+    assert '<strong id="payment-strategy">Invoice (net 30)</strong>' in html
+    assert "(the tenant&#x27;s selection)" in html
+
+
+@TEST_URLS
+def test_warm_resolution_costs_no_query_and_at_most_one_cache_round_trip(
+    enterprise_tenant: Tenant,
+) -> None:
+    store(enterprise_tenant, "invoice")
+    cold = get("initech.localhost", "/resolve/").json()
+    assert cold["slug"] == "invoice" and cold["reason"] == Reason.TENANT_SELECTION
+    warm = get("initech.localhost", "/resolve/").json()
+    assert warm == {
+        "slug": "invoice",
+        "same": True,  # attribute and item access share the memoised resolution
+        "reason": "tenant_selection",
+        "available": ["card", "invoice"],
+        "queries": [],
+        "cache_calls": ["get_many"],
+        "charge": "Invoiced 12.50, due in 30 days",
+    }
+
+
+@TEST_URLS
+def test_a_warm_request_through_the_whole_chain_costs_no_query(
+    pro_tenant: Tenant, django_assert_num_queries: Any
+) -> None:
+    get("globex.localhost", "/resolve/")
+    with django_assert_num_queries(0):
+        assert get("globex.localhost", "/resolve/").json()["slug"] == "card"
+
+
+@TEST_URLS
+def test_a_view_that_does_not_read_request_strategy_costs_nothing(
+    pro_tenant: Tenant, django_assert_num_queries: Any
+) -> None:
+    get("globex.localhost", "/untouched/")  # warm the tenant lookup
+    with django_assert_num_queries(0):
+        assert get("globex.localhost", "/untouched/").json() == {"type": "StrategyNamespace"}
+
+
+def test_one_broken_condition_never_breaks_the_page(pro_tenant: Tenant) -> None:
+    store(pro_tenant, "crypto")
+    with override_condition(Crypto, Boom("chain")):
+        response = get("globex.localhost")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<strong id="payment-strategy">Credit card</strong>' in html
+    assert "Skipped: the tenant&#x27;s selection &#x27;crypto&#x27; is unavailable" in html
+    assert '<tr id="payment-crypto">' in html
+
+
+def test_no_strategy_left_is_the_only_error_that_escapes(pro_tenant: Tenant) -> None:
+    with override_condition(Crypto, Boom("chain")), override_condition(Card, Invoice, False):
+        html = get("globex.localhost").content.decode()
+    assert "No payment method is available: No strategy of &#x27;payments&#x27;" in html
+
+    with (
+        TEST_URLS,
+        override_condition(Crypto, Card, Invoice, False),
+        pytest.raises(NoStrategyAvailable),
+    ):
+        get("globex.localhost", "/resolve/")
+
+
+def test_override_strategy_reaches_requests(pro_tenant: Tenant) -> None:
+    with override_strategy(Crypto):
+        html = get("globex.localhost").content.decode()
+    assert '<strong id="payment-strategy">Crypto (beta)</strong>' in html
+    assert "forced by engine.testing.override_strategy" in html
+
+
+class Recording(StrategyMiddleware):
+    contexts: list[Context] = []
+
+    def get_context(self, request: HttpRequest) -> Context:
+        context = Context.from_request(request, channel="mobile")
+        self.contexts.append(context)
+        return context
+
+
+def test_the_context_is_built_once_and_only_when_read() -> None:
+    Recording.contexts = []
+    request = RequestFactory().get("/")
+    seen: list[Any] = []
+
+    def view(request: HttpRequest) -> HttpResponse:
+        seen.append(request.strategy)  # type: ignore[attr-defined]
+        return HttpResponse()
+
+    Recording(view)(request)
+    (namespace,) = seen
+    assert isinstance(namespace, StrategyNamespace)
+    assert Recording.contexts == []  # nothing built: the view never read it
+    assert namespace.context is namespace.context
+    assert len(Recording.contexts) == 1
+    assert namespace.context.extra["channel"] == "mobile"
+
+
+def test_get_context_is_the_hook_for_extras(pro_tenant: Tenant) -> None:
+    request = RequestFactory().get("/")
+    request.tenant = pro_tenant  # type: ignore[attr-defined]
+    with override_condition(Card, ExtraIs("channel", "mobile")):
+        Recording(lambda request: HttpResponse())(request)
+        assert request.strategy.available("payments") == [Card]  # type: ignore[attr-defined]
+
+
+def test_the_middleware_works_under_asgi(pro_tenant: Tenant) -> None:
+    async def view(request: HttpRequest) -> HttpResponse:
+        return HttpResponse(type(request.strategy).__name__)  # type: ignore[attr-defined]
+
+    middleware = StrategyMiddleware(view)
+    assert iscoroutinefunction(middleware)
+    response = asyncio.run(middleware(RequestFactory().get("/")))
+    assert response.content == b"StrategyNamespace"
+
+
+def test_a_user_selection_of_a_logged_in_user(pro_tenant: Tenant) -> None:
+    with tenant_context(pro_tenant):
+        from django.contrib.auth import get_user_model
+
+        get_user_model().objects.create_user("dora", password="pw-for-dora")
+    client = Client(HTTP_HOST="globex.localhost")
+    assert client.post("/accounts/login/", {"username": "dora", "password": "pw-for-dora"})
+    html = client.get("/").content.decode()
+    assert "dora" in html
+    assert '<strong id="payment-strategy">Credit card</strong>' in html
