@@ -24,9 +24,13 @@ demo: $(INSTALLED)
 	$(MANAGE) seed_demo
 	$(MANAGE) runserver $(HOST):$(PORT)
 
-## test: the whole test suite (benchmarks run once each, unmeasured)
+## test: the whole test suite (benchmarks run once each, unmeasured), then tests/plain: the
+## engine in a plain Django project without django-tenants, a run of its own (other settings).
+## Either run failing fails the target, and so does a run that collects nothing (exit 5).
+## PYTEST_ARGS goes to the first run, PLAIN_PYTEST_ARGS to the second.
 test: $(INSTALLED)
 	$(BIN)/pytest --benchmark-disable $(PYTEST_ARGS)
+	$(BIN)/pytest tests/plain --ds=tests.settings_plain --benchmark-disable $(PLAIN_PYTEST_ARGS)
 
 ## bench: the benchmarks, measured, with their ratios printed
 bench: $(INSTALLED)

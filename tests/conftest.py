@@ -1,60 +1,30 @@
-"""Test wiring for django-tenants (see shared/TESTING.md).
+"""Test wiring: which fixtures a run gets depends on its settings module.
 
-The demo tenants are created once per test database (schema creation costs 150-450 ms each);
-every test then runs in the ordinary rolled-back ``db`` transaction, switches tenants
-explicitly, and gets the connection back on the public schema and an empty cache afterwards.
+The main run (tests/settings.py, django-tenants) loads the tenant fixtures from
+tests/tenant_fixtures.py and leaves tests/plain alone. tests/plain is a second run, with
+``--ds=tests.settings_plain`` (no django-tenants, no tenants app; see the Makefile), and has its
+own conftest. Put tenant fixtures in tests/tenant_fixtures.py, not here: this module is loaded
+by both runs and must import nothing that needs django-tenants.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from django.core.cache import caches
-from django.db import connection
+from django.conf import settings
 
-from example_site.demo import DEMO_TENANTS, seed_tenants
-from tenants.models import Tenant
+TESTS = Path(__file__).resolve().parent
+PLAIN = TESTS / "plain"
+TENANT_RUN = "django_tenants" in settings.INSTALLED_APPS
 
-
-@pytest.fixture(scope="session")
-def django_db_setup(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> None:
-    with django_db_blocker.unblock():  # type: ignore[attr-defined]
-        seed_tenants()  # idempotent, so --reuse-db works
+if TENANT_RUN:
+    pytest_plugins = ["tests.tenant_fixtures"]
+    collect_ignore = ["plain"]
 
 
-@pytest.fixture(autouse=True)
-def _reset_schema_and_cache() -> Iterator[None]:
-    for cache in caches.all():
-        cache.clear()
-    yield
-    connection.set_schema_to_public()
-    for cache in caches.all():
-        cache.clear()
-
-
-def _tenant(schema_name: str) -> Tenant:
-    return Tenant.objects.get(schema_name=schema_name)
-
-
-@pytest.fixture
-def public_tenant(db: None) -> Tenant:
-    return _tenant("public")
-
-
-@pytest.fixture
-def free_tenant(db: None) -> Tenant:
-    """acme, on the free plan."""
-    return _tenant(DEMO_TENANTS[0].schema_name)
-
-
-@pytest.fixture
-def pro_tenant(db: None) -> Tenant:
-    """globex, on the pro plan."""
-    return _tenant(DEMO_TENANTS[1].schema_name)
-
-
-@pytest.fixture
-def enterprise_tenant(db: None) -> Tenant:
-    """initech, on the enterprise plan."""
-    return _tenant(DEMO_TENANTS[2].schema_name)
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """In the plain run, collect tests/plain only: everything else needs django-tenants."""
+    if TENANT_RUN or collection_path == TESTS or collection_path.is_relative_to(PLAIN):
+        return None
+    return collection_path.is_relative_to(TESTS) or None
