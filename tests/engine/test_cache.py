@@ -94,6 +94,23 @@ def test_an_entry_cached_under_one_tenant_is_invisible_under_another(
         assert stored_selections(Context(tenant=pro_tenant)).tenant_choices == {}
 
 
+def test_the_example_sites_default_alias_hides_any_key_from_other_tenants(
+    free_tenant: Tenant, pro_tenant: Tenant
+) -> None:
+    # The alias the example site gives everything else: keys prefixed with the active schema,
+    # so whatever key a caller passes, it reads its own tenant's entry.
+    default = caches["default"]
+    key = cache.key_for("acme")
+    with tenant_context(free_tenant):
+        default.set(key, {"payments": "invoice"})
+        default.set("any-key", "acme's")
+    with tenant_context(pro_tenant):
+        assert default.get(key) is None
+        assert default.get("any-key") is None
+    with tenant_context(free_tenant):
+        assert default.get("any-key") == "acme's"
+
+
 def test_user_pk_1_of_one_tenant_never_reads_user_pk_1_of_another(
     alias: str, free_tenant: Tenant, pro_tenant: Tenant
 ) -> None:
