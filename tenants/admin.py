@@ -11,26 +11,16 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.db import connection as default_connection
 from django.http import HttpRequest
 from django_tenants.utils import get_public_schema_name
 from waffle.admin import SampleAdmin, SwitchAdmin, disable_for_all, enable_for_all
 from waffle.models import Sample, Switch
 
 from tenants.flags import NO_USER_TARGETING, PlatformFlag
+from tenants.middleware import on_public_site
 from tenants.models import Domain, Tenant
 from tenants.plans import plans
 from tenants.provisioning import check_new_tenant, provision_tenant
-
-# django-tenants' connection adds schema_name, tenant and set_tenant().
-connection: Any = default_connection
-
-
-def on_public_site(request: HttpRequest) -> bool:
-    """Return whether ``request`` is served by the public (platform) schema."""
-    tenant = getattr(request, "tenant", None)
-    schema_name = getattr(tenant, "schema_name", None) or connection.schema_name
-    return bool(schema_name == get_public_schema_name())
 
 
 class PublicSchemaOnly(admin.ModelAdmin):  # type: ignore[type-arg]

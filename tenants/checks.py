@@ -94,3 +94,48 @@ def check_waffle_cache(
             id="switchyard.W101",
         )
     ]
+
+
+@register()
+def check_condition_plans(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """E103: every ``Plan``/``PlanAtLeast`` of a registered strategy names a configured plan."""
+    from conditions.kinds import suggestion
+    from engine.registry import registries
+    from tenants.plans import plans_problems
+
+    value = _configured_plans()
+    if value is None or plans_problems(value):
+        return []
+    errors: list[CheckMessage] = []
+    for key, registry in sorted(registries().items()):
+        for strategy in registry.strategies():
+            for name in sorted(plan_names(strategy.condition)):
+                if name not in value:
+                    errors.append(
+                        Error(
+                            f"Strategy {strategy.slug!r} of registry {key!r} has the condition "
+                            f"{strategy.condition}, naming the unknown plan {name!r}."
+                            f"{suggestion(name, value)}",
+                            hint=f'Valid plans (SWITCHYARD["PLANS"]): {", ".join(value)}.',
+                            obj=strategy,
+                            id="switchyard.E103",
+                        )
+                    )
+    return errors
+
+
+def plan_names(condition: Any) -> set[str]:
+    """Return every plan name the ``Plan``/``PlanAtLeast`` leaves of ``condition`` mention."""
+    from tenants.conditions import Plan, PlanAtLeast
+
+    if isinstance(condition, Plan | PlanAtLeast):
+        return set(condition.args)
+    found: set[str] = set()
+    for child in getattr(condition, "conditions", ()):
+        found |= plan_names(child)
+    inner = getattr(condition, "condition", None)
+    if inner is not None:
+        found |= plan_names(inner)
+    return found

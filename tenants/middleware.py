@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import connection
+from django.http import HttpRequest
 from django_tenants.middleware.main import TenantMainMiddleware
+from django_tenants.utils import get_public_schema_name
 
 from tenants import cache
+
+
+def on_public_site(request: HttpRequest) -> bool:
+    """Return whether ``request`` is served by the public (platform) schema."""
+    tenant = getattr(request, "tenant", None)
+    schema_name = getattr(tenant, "schema_name", None) or getattr(connection, "schema_name", None)
+    return bool(schema_name == get_public_schema_name())
 
 
 class CachedTenantMiddleware(TenantMainMiddleware):

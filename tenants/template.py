@@ -110,6 +110,9 @@ def rebuild_template(name: str, fingerprint: str) -> None:
     """Drop and re-create the template schema by running every tenant migration into it."""
     logger.info("Rebuilding the tenant template schema %s (migrations changed)", name)
     previous = connection.tenant
+    # Fire deferred constraint checks now: PostgreSQL refuses to drop tables with pending
+    # trigger events (a template built earlier in this same transaction has some).
+    connection.check_constraints()
     with connection.cursor() as cursor:
         cursor.execute(f"DROP SCHEMA IF EXISTS {quote(name)} CASCADE")
         cursor.execute(f"CREATE SCHEMA {quote(name)}")

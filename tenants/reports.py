@@ -1,0 +1,231 @@
+"""Cross-tenant reports for the platform: what is in force where, and which selections are not.
+
+Both walk the tenants once. Each tenant's selections come through the engine's reader (one
+cache round trip, one query on a miss), so a report costs O(tenants) whatever the number of
+registries. Work that needs a tenant's schema runs inside ``tenant_context``, which always
+switches the connection back, also when a resolution raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django_tenants.utils import get_public_schema_name, tenant_context
+
+from conditions import Context
+from engine.exceptions import NoStrategyAvailable
+from engine.models import Selection
+from engine.registry import Registry, registries
+from engine.resolution import Reason, SkipReason, stored_selections
+from tenants.models import Tenant
+
+
+@dataclass(frozen=True)
+class RegistryState:
+    """One registry for one tenant: the strategy in force, why, and what the tenant stored."""
+
+    registry: str
+    slug: str | None  # None: nothing is available (see error)
+    reason: Reason | None
+    stored: str | None  # the tenant's own selection, in force or not
+    skipped: tuple[str, ...] = ()  # why stored or default candidates were passed over
+    error: str = ""
+
+    @property
+    def own_choice(self) -> bool:
+        """Whether the strategy in force is the one the tenant selected."""
+        return self.reason is Reason.TENANT_SELECTION
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "registry": self.registry,
+            "slug": self.slug,
+            "reason": self.reason.value if self.reason is not None else None,
+            "own_choice": self.own_choice,
+            "stored": self.stored,
+            "skipped": list(self.skipped),
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
+class TenantStrategies:
+    """A tenant and the state of every registry for it."""
+
+    schema_name: str
+    name: str
+    plan: str
+    registries: tuple[RegistryState, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "tenant": self.schema_name,
+            "name": self.name,
+            "plan": self.plan,
+            "registries": [state.as_dict() for state in self.registries],
+        }
+
+
+@dataclass(frozen=True)
+class InactiveSelection:
+    """A stored selection that is not in force, and why (it stays stored and may come back)."""
+
+    tenant: str
+    registry: str
+    slug: str
+    user: str | None  # the username of a user's own selection; None for the tenant's
+    why: str  # unknown_registry, unknown_slug, unavailable or not_user_selectable
+    detail: str
+    in_force: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "tenant": self.tenant,
+            "registry": self.registry,
+            "slug": self.slug,
+            "user": self.user,
+            "why": self.why,
+            "detail": self.detail,
+            "in_force": self.in_force,
+        }
+
+    def __str__(self) -> str:
+        owner = f"user {self.user}" if self.user else "tenant"
+        instead = f"; in force: {self.in_force}" if self.in_force else ""
+        return f"{self.registry}={self.slug} ({owner}): {self.detail}{instead}"
+
+
+def all_tenants() -> list[Tenant]:
+    """Return every tenant but the public (platform) one, by schema name."""
+    return list(
+        Tenant.objects.exclude(schema_name=get_public_schema_name()).order_by("schema_name")
+    )
+
+
+def strategies_in_force(tenants: Iterable[Tenant] | None = None) -> list[TenantStrategies]:
+    """Return, for every tenant, each registry's strategy in force and whether it was chosen."""
+    keyed = _registries()
+    report = []
+    for tenant in all_tenants() if tenants is None else tenants:
+        context = Context(tenant=tenant)  # one context: one cache round trip for all registries
+        with tenant_context(tenant):
+            states = tuple(_state(registry, context) for registry in keyed)
+        report.append(TenantStrategies(tenant.schema_name, tenant.name, tenant.plan, states))
+    return report
+
+
+def inactive_selections(tenants: Iterable[Tenant] | None = None) -> list[InactiveSelection]:
+    """Return every stored selection (the tenants' and their users') that is not in force.
+
+    A tenant's selection is judged for the tenant without a user, as background jobs and
+    ``engine.resolve(key, tenant=...)`` see it; a user's selection for that user.
+    """
+    found: list[InactiveSelection] = []
+    for tenant in all_tenants() if tenants is None else tenants:
+        with tenant_context(tenant):
+            found.extend(_tenant_inactive(tenant))
+            found.extend(_users_inactive(tenant))
+    return found
+
+
+def _registries() -> list[type[Registry]]:
+    return sorted(registries().values(), key=lambda registry: registry.key)
+
+
+def _state(registry: type[Registry], context: Context) -> RegistryState:
+    stored = stored_selections(context).tenant_choice(registry.key)
+    try:
+        resolution = registry.resolve(context)
+    except NoStrategyAvailable as error:
+        return RegistryState(registry.key, None, None, stored, error=str(error))
+    skipped = tuple(str(skip) for skip in resolution.skipped)
+    return RegistryState(registry.key, resolution.slug, resolution.reason, stored, skipped)
+
+
+def _tenant_inactive(tenant: Tenant) -> list[InactiveSelection]:
+    context = Context(tenant=tenant)
+    known = registries()
+    found = []
+    for key, slug in sorted(stored_selections(context).tenant_choices.items()):
+        registry = known.get(key)
+        if registry is None:
+            found.append(_unknown_registry(tenant, key, slug, None))
+            continue
+        found.extend(_judge(tenant, registry, slug, None, context, Reason.TENANT_SELECTION))
+    return found
+
+
+def _users_inactive(tenant: Tenant) -> list[InactiveSelection]:
+    rows = list(
+        Selection.objects.filter(user__isnull=False).values_list("registry", "slug", "user")
+    )
+    if not rows:
+        return []
+    users = get_user_model().objects.in_bulk({user_pk for _, _, user_pk in rows})
+    known = registries()
+    found = []
+    for key, slug, user_pk in sorted(rows, key=lambda row: (row[0], str(row[2]))):
+        user = users.get(user_pk)
+        name = user.get_username() if user is not None else f"#{user_pk}"
+        registry = known.get(key)
+        if registry is None:
+            found.append(_unknown_registry(tenant, key, slug, name))
+        elif not registry.user_selectable:
+            in_force = _in_force(registry, Context(tenant=tenant, user=user))
+            detail = f"registry {key!r} does not allow per-user selections"
+            found.append(
+                InactiveSelection(
+                    tenant.schema_name, key, slug, name, "not_user_selectable", detail, in_force
+                )
+            )
+        else:
+            context = Context(tenant=tenant, user=user)
+            found.extend(_judge(tenant, registry, slug, name, context, Reason.USER_SELECTION))
+    return found
+
+
+def _judge(
+    tenant: Tenant,
+    registry: type[Registry],
+    slug: str,
+    user: str | None,
+    context: Context,
+    source: Reason,
+) -> list[InactiveSelection]:
+    try:
+        resolution = registry.resolve(context)
+    except NoStrategyAvailable as error:
+        skipped = error.skipped
+        in_force = None
+    else:
+        if resolution.reason is source and resolution.slug == slug:
+            return []  # in force
+        skipped = resolution.skipped
+        in_force = resolution.slug
+    for skip in skipped:
+        if skip.source is source and skip.slug == slug:
+            why = "unknown_slug" if skip.why is SkipReason.UNKNOWN_SLUG else "unavailable"
+            detail = str(skip)
+            if skip.explanation is not None and skip.why is SkipReason.UNAVAILABLE:
+                detail = f"{skip.explanation.text} is not met"
+            return [
+                InactiveSelection(
+                    tenant.schema_name, registry.key, slug, user, why, detail, in_force
+                )
+            ]
+    return []
+
+
+def _unknown_registry(tenant: Tenant, key: str, slug: str, user: str | None) -> InactiveSelection:
+    detail = f"no registry has the key {key!r} (removed or renamed?)"
+    return InactiveSelection(tenant.schema_name, key, slug, user, "unknown_registry", detail, None)
+
+
+def _in_force(registry: type[Registry], context: Context) -> str | None:
+    try:
+        return registry.resolve(context).slug
+    except NoStrategyAvailable:
+        return None

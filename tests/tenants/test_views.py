@@ -1,0 +1,94 @@
+"""The platform page: staff of the public site see every tenant's strategies in force."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django_tenants.utils import schema_context, tenant_context
+
+from conditions import Context
+from example_site.strategies import PaymentGateways
+from tenants.models import Tenant
+
+
+@pytest.fixture
+def platform_staff(public_tenant: Tenant) -> Client:
+    with schema_context("public"):
+        user = get_user_model().objects.create_user("operator", is_staff=True)
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(user)
+    return client
+
+
+def test_staff_see_each_tenants_strategy_and_whose_choice_it_is(
+    platform_staff: Client, enterprise_tenant: Tenant, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        PaymentGateways.select("invoice", Context(tenant=enterprise_tenant))
+    response = platform_staff.get("/platform/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert '<tr id="tenant-initech">' in page
+    assert '<span class="own">invoice</span>' in page  # initech chose it
+    assert (
+        '<span class="fallback">card</span> <span class="muted">(the registry&#x27;s default)'
+        in page
+    )
+    assert "tenant-public" not in page
+
+
+def test_the_page_comes_as_json_too(platform_staff: Client, free_tenant: Tenant) -> None:
+    data = platform_staff.get("/platform/", {"format": "json"}).json()
+    acme = next(tenant for tenant in data["tenants"] if tenant["tenant"] == "acme")
+    payments = next(state for state in acme["registries"] if state["registry"] == "payments")
+    assert (payments["slug"], payments["reason"], payments["own_choice"]) == (
+        "card",
+        "default",
+        False,
+    )
+
+
+def test_people_who_are_not_platform_staff_are_sent_to_log_in(public_tenant: Tenant) -> None:
+    with schema_context("public"):
+        member = get_user_model().objects.create_user("member")
+    client = Client(HTTP_HOST="localhost")
+    assert client.get("/platform/").status_code == 302
+    client.force_login(member)
+    response = client.get("/platform/")
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+def test_tenant_sites_have_no_platform_page(free_tenant: Tenant) -> None:
+    with tenant_context(free_tenant):
+        owner = get_user_model().objects.create_user("owner", is_staff=True, is_superuser=True)
+    client = Client(HTTP_HOST="acme.localhost", raise_request_exception=False)
+    with tenant_context(free_tenant):  # the session and the login belong to acme's schema
+        client.force_login(owner)
+    assert client.get("/platform/").status_code == 404
+
+
+def test_the_platform_admin_shows_platform_models_to_the_public_site_only(
+    public_tenant: Tenant, free_tenant: Tenant
+) -> None:
+    with schema_context("public"):
+        admin = get_user_model().objects.create_superuser("root", "root@example.com", "pw")
+    platform = Client(HTTP_HOST="localhost")
+    platform.force_login(admin)
+    index = platform.get("/admin/").content.decode()
+    for path in ("/admin/tenants/tenant/", "/admin/tenants/platformflag/", "/admin/waffle/switch/"):
+        assert path in index
+        assert platform.get(path).status_code == 200
+
+    with tenant_context(free_tenant):
+        owner = get_user_model().objects.create_superuser("owner", "o@example.com", "pw")
+    tenant_site = Client(HTTP_HOST="acme.localhost")
+    with tenant_context(free_tenant):
+        tenant_site.force_login(owner)
+    index = tenant_site.get("/admin/").content.decode()
+    for path in ("/admin/tenants/tenant/", "/admin/tenants/platformflag/", "/admin/waffle/switch/"):
+        assert path not in index
+        assert tenant_site.get(path).status_code in (403, 404)
