@@ -169,7 +169,8 @@ def resolve(registry: type[Registry], context: Context) -> Resolution:
         chosen = registry.get(forced[registry.key])
         return _resolution(registry, chosen, context, Reason.OVERRIDDEN, [])
 
-    by_slug = registry._members.by_slug
+    members = registry._members  # one consistent state, even if a class is defined meanwhile
+    by_slug = members.by_slug
     stored = stored_selections(context)
     skipped: list[Skipped] = []
     tried: set[str] = set()
@@ -186,13 +187,12 @@ def resolve(registry: type[Registry], context: Context) -> Resolution:
             why = explain_strategy(strategy, context)
             skipped.append(Skipped(source, slug, SkipReason.UNAVAILABLE, why))
 
-    for strategy in registry._members.ordered:
+    for strategy in members.ordered:
         if strategy.slug not in tried and is_available(strategy, context):
             return _resolution(registry, strategy, context, Reason.FALLBACK, skipped)
 
     explanations = [
-        (strategy.slug, explain_strategy(strategy, context))
-        for strategy in registry._members.ordered
+        (strategy.slug, explain_strategy(strategy, context)) for strategy in members.ordered
     ]
     raise NoStrategyAvailable(registry.key, explanations, skipped)
 

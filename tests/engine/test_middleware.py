@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from asgiref.sync import iscoroutinefunction
 from django.http import HttpRequest, HttpResponse
+from django.template import Context as TemplateContext
+from django.template import Template
 from django.test import Client, RequestFactory, override_settings
 from django_tenants.utils import tenant_context
 
@@ -181,3 +183,15 @@ def test_a_user_selection_of_a_logged_in_user(pro_tenant: Tenant) -> None:
     html = client.get("/").content.decode()
     assert "dora" in html
     assert '<strong id="payment-strategy">Credit card</strong>' in html
+
+
+def test_templates_read_request_strategy(pro_tenant: Tenant) -> None:
+    request = RequestFactory().get("/")
+    request.tenant = pro_tenant  # type: ignore[attr-defined]
+    StrategyMiddleware(lambda request: HttpResponse())(request)
+    template = Template(
+        "{{ request.strategy.payments.label }} / {{ request.strategy.payments.registry.key }}"
+        " / {% for s in request.strategy.payments.registry %}{{ s.slug }} {% endfor %}"
+    )
+    rendered = template.render(TemplateContext({"request": request}))
+    assert rendered == "Credit card / payments / card invoice crypto "
