@@ -38,6 +38,8 @@ TENANT_APPS = [
     "django.contrib.admin",
     "engine",
     "example_site",
+    # Templates of the browsable selections API (/api/switchyard/); no tables.
+    "rest_framework",
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -125,6 +127,10 @@ WSGI_APPLICATION = "example_site.wsgi.application"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
+
+# The demo sends its order e-mails to the console (runserver's output); tests use locmem.
+EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = "orders@switchyard.localhost"
 
 STATIC_URL = "static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

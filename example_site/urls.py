@@ -2,13 +2,21 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from example_site import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("settings/", views.settings_page, name="settings"),
+    path("checkout/", views.checkout, name="checkout"),
+    path("orders/", views.order_list, name="orders"),
+    path("orders/<int:pk>/", views.order_detail, name="order"),
+    path("orders/export/", views.export_orders, name="export"),
+    path("outbox/", views.outbox, name="outbox"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    # The selections API (engine.rest_framework; README "REST API").
+    path("api/switchyard/", include("engine.rest_framework.urls")),
 ]

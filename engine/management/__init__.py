@@ -1,0 +1,1 @@
+"""The engine's management commands (``switchyard_*``) and what they share."""

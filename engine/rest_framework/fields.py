@@ -1,0 +1,103 @@
+"""``StrategyField``: a serializer field for a strategy the request may use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+from rest_framework.fields import get_error_detail, iter_options
+
+from conditions import Context
+from engine.registry import Registry, get_registry
+from engine.rest_framework.context import request_context
+from engine.strategy import Strategy
+
+# A serializer context key for a conditions.Context, where there is no request (a task).
+CONTEXT_KEY = "switchyard_context"
+
+
+class StrategyField(serializers.Field):  # type: ignore[misc]
+    """A strategy of ``registry`` (a class or its key), written as its slug, read as its class.
+
+    Input is validated exactly like ``Registry.select``: the slug must be registered and
+    available to the request's context (the serializer context's ``request``, or a
+    ``conditions.Context`` under ``"switchyard_context"``), else a 400 names it and suggests
+    the closest slug. With ``user_selection=True`` it is validated as the request user's own
+    choice (the registry must be ``user_selectable``). Its ``choices`` (OPTIONS, the browsable
+    API) are only the strategies available to the request.
+    """
+
+    default_error_messages = {
+        "invalid": "Expected a strategy slug (a string), got {type}.",
+        "anonymous": "A user's own selection needs an authenticated user.",
+    }
+
+    def __init__(
+        self, registry: type[Registry] | str, *, user_selection: bool = False, **kwargs: Any
+    ) -> None:
+        kwargs.setdefault("style", {"base_template": "select.html"})
+        super().__init__(**kwargs)
+        self._registry = registry
+        self.user_selection = user_selection
+
+    @property
+    def registry(self) -> type[Registry]:
+        """The registry, looked up now (a key given at class creation resolves late)."""
+        return get_registry(self._registry)
+
+    def switchyard_context(self) -> Context:
+        """Return the context input is validated against; ``ImproperlyConfigured`` if none."""
+        context = self.context.get(CONTEXT_KEY)
+        if isinstance(context, Context):
+            return context
+        request = self.context.get("request")
+        if request is None:
+            raise ImproperlyConfigured(
+                f"{type(self).__name__} {self.field_name!r} needs the request in the serializer "
+                f"context (context={{'request': request}}), or a conditions.Context under "
+                f"{CONTEXT_KEY!r}: it only accepts strategies that context may use."
+            )
+        return request_context(request)
+
+    def to_internal_value(self, data: Any) -> type[Strategy]:
+        if not isinstance(data, str):
+            self.fail("invalid", type=type(data).__name__)
+        context = self.switchyard_context()
+        user = None
+        if self.user_selection:
+            user = context.user
+            if user is None or not getattr(user, "is_authenticated", False):
+                self.fail("anonymous")
+        try:
+            return self.registry.validate_selection(data, context, user)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(get_error_detail(error)) from None
+
+    def to_representation(self, value: Any) -> str | None:
+        if value is None or isinstance(value, str):
+            return value
+        # A strategy class or instance, or a placeholder of a slug no longer registered.
+        slug = getattr(value, "slug", None)
+        if not isinstance(slug, str):
+            raise TypeError(f"{self.field_name}: {value!r} is not a strategy or a slug")
+        return slug
+
+    @property
+    def choices(self) -> dict[str, str]:
+        """``slug -> label`` of the strategies available to the request (none without one)."""
+        if self.context.get(CONTEXT_KEY) is None and self.context.get("request") is None:
+            return {}
+        context = self.switchyard_context()
+        if self.user_selection and not self.registry.user_selectable:
+            return {}
+        return dict(self.registry.choices(context))
+
+    @property
+    def grouped_choices(self) -> dict[str, str]:
+        return self.choices
+
+    def iter_options(self) -> Any:
+        """Options for the browsable API's select box."""
+        return iter_options(self.grouped_choices)

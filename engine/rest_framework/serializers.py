@@ -1,0 +1,194 @@
+"""What the API reads and writes: a registry as the request sees it, and one stored selection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.urls import NoReverseMatch
+from rest_framework import serializers
+from rest_framework.reverse import reverse
+
+from conditions import Context
+from engine.exceptions import NoStrategyAvailable
+from engine.registry import Registry
+from engine.resolution import Resolution, Skipped, stored_selections
+from engine.rest_framework.context import request_context
+from engine.rest_framework.fields import CONTEXT_KEY, StrategyField
+
+# Sent by the browsable API's forms along with the data; not a field.
+IGNORED_INPUT = frozenset({"csrfmiddlewaretoken"})
+
+
+def in_force_data(resolution: Resolution | None) -> dict[str, Any] | None:
+    """Return the strategy in force and why, as the API shows it (None: nothing available)."""
+    if resolution is None:
+        return None
+    return {
+        "slug": resolution.slug,
+        "label": str(resolution.strategy_class.label),
+        "reason": resolution.reason.value,
+        "reason_text": resolution.reason.description,
+    }
+
+
+def skipped_data(skipped: tuple[Skipped, ...]) -> list[dict[str, Any]]:
+    """Return the candidates passed over (stored selections, the default), each with its why."""
+    return [{**skip.as_dict(), "text": str(skip)} for skip in skipped]
+
+
+def resolve_or_none(registry: type[Registry], context: Context) -> Resolution | None:
+    """Return the resolution of ``registry``, or None when no strategy is available."""
+    try:
+        return registry.resolve(context)
+    except NoStrategyAvailable:
+        return None
+
+
+class RegistrySerializer(serializers.BaseSerializer):  # type: ignore[misc]
+    """A registry for the request: its strategies (available, why), selections, what is in force.
+
+    Read-only; needs the request (or a ``conditions.Context`` under ``"switchyard_context"``)
+    in its context.
+    """
+
+    def to_representation(self, registry: type[Registry]) -> dict[str, Any]:
+        request = self.context.get("request")
+        context = self.context.get(CONTEXT_KEY)
+        if not isinstance(context, Context):
+            if request is None:
+                raise ImproperlyConfigured(
+                    f"{type(self).__name__} needs the request in its context "
+                    f"(context={{'request': request}}), or a conditions.Context under "
+                    f"{CONTEXT_KEY!r}."
+                )
+            context = request_context(request)
+        explanation = registry.explain(context)
+        stored = stored_selections(context)
+        own = registry.user_selectable and bool(getattr(context.user, "is_authenticated", False))
+        descriptions = {strategy.slug: strategy for strategy in registry.strategies()}
+        return {
+            "key": registry.key,
+            "label": str(registry.label),
+            "description": str(registry.description),
+            "default": registry.default,
+            "user_selectable": registry.user_selectable,
+            "url": _url(request, "detail", registry),
+            "selection_url": _url(request, "selection", registry),
+            "my_selection_url": _url(request, "my-selection", registry)
+            if registry.user_selectable
+            else None,
+            "selection": {
+                "tenant": stored.tenant_choice(registry.key),
+                "user": stored.user_choice(registry.key) if own else None,
+            },
+            "in_force": in_force_data(explanation.resolution),
+            "error": str(explanation.error) if explanation.error is not None else None,
+            "skipped": skipped_data(explanation.skipped),
+            "strategies": [
+                {
+                    **entry.as_dict(),
+                    "description": str(descriptions[entry.slug].description),
+                    "icon": descriptions[entry.slug].icon,
+                }
+                for entry in explanation.strategies
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class SelectionState:
+    """One stored selection (the tenant's, or a user's) and what is in force for the request."""
+
+    registry: type[Registry]
+    owner: str  # "tenant" or "user"
+    slug: str | None
+    changed_by: str | None
+    changed_at: datetime | None
+    resolution: Resolution | None
+
+
+class SelectionSerializer(serializers.Serializer):  # type: ignore[misc]
+    """``{"slug": ...}`` for one registry, validated exactly like ``Registry.select``.
+
+    ``user`` (a user, or None for the tenant's choice) is whose selection it writes. Fields
+    other than ``slug`` are read-only; input naming a field that does not exist is rejected,
+    so ``{"slug": "card", "user": 7}`` cannot be mistaken for something it does not do.
+    """
+
+    registry = serializers.SerializerMethodField()
+    owner = serializers.CharField(read_only=True)
+    changed_by = serializers.CharField(read_only=True, allow_null=True)
+    changed_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    in_force = serializers.SerializerMethodField()
+    skipped = serializers.SerializerMethodField()
+
+    default_error_messages = {
+        "unknown_field": "Unknown field; this resource accepts only: {accepted}.",
+    }
+
+    def __init__(
+        self, *args: Any, registry: type[Registry], user: Any = None, **kwargs: Any
+    ) -> None:
+        self.target_registry = registry
+        self.target_user = user
+        super().__init__(*args, **kwargs)
+
+    def get_fields(self) -> dict[str, Any]:
+        fields: dict[str, Any] = super().get_fields()
+        slug = StrategyField(self.target_registry, user_selection=self.target_user is not None)
+        registry = fields.pop("registry")
+        return {"registry": registry, "slug": slug, **fields}
+
+    def get_registry(self, state: SelectionState) -> str:
+        return state.registry.key
+
+    def get_in_force(self, state: SelectionState) -> dict[str, Any] | None:
+        return in_force_data(state.resolution)
+
+    def get_skipped(self, state: SelectionState) -> list[dict[str, Any]]:
+        return skipped_data(state.resolution.skipped if state.resolution is not None else ())
+
+    def to_internal_value(self, data: Any) -> Any:
+        if hasattr(data, "keys"):
+            writable = [name for name, field in self.fields.items() if not field.read_only]
+            unknown = sorted(set(data.keys()) - set(self.fields) - IGNORED_INPUT)
+            if unknown:
+                error = self.error_messages["unknown_field"].format(accepted=", ".join(writable))
+                raise serializers.ValidationError(
+                    {
+                        name: [serializers.ErrorDetail(error, code="unknown_field")]
+                        for name in unknown
+                    }
+                )
+        return super().to_internal_value(data)
+
+    def create(self, validated_data: dict[str, Any]) -> Any:
+        field: StrategyField = self.fields["slug"]
+        context = field.switchyard_context()
+        return self.target_registry.select(
+            validated_data["slug"].slug,
+            context,
+            self.target_user,
+            changed_by=_author(context),
+            via="api",
+        )
+
+
+def _author(context: Context) -> Any:
+    user = context.user
+    return user if user is not None and getattr(user, "is_authenticated", False) else None
+
+
+def _url(request: Any, name: str, registry: type[Registry]) -> str | None:
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return None
+    namespace = f"{match.namespace}:" if match.namespace else ""
+    try:
+        url = reverse(f"{namespace}registry-{name}", kwargs={"key": registry.key}, request=request)
+    except NoReverseMatch:
+        return None  # serialized outside the API's own URLs
+    return str(url)
