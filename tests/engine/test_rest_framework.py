@@ -1,0 +1,543 @@
+"""The selections API (engine.rest_framework): real requests through the tenant middleware.
+
+Every refused write is checked against the rows and the history of every schema: nothing
+changes anywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission as AuthPermission
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django_tenants.utils import tenant_context
+from rest_framework import serializers
+from rest_framework.test import APIRequestFactory
+
+from conditions import Context, Permission
+from engine import Registry, Strategy
+from engine.models import Selection, SelectionHistory
+from engine.rest_framework import StrategyField
+from example_site.strategies import Card, Invoice
+from tenants.models import Tenant
+
+API = "/api/switchyard/registries/"
+PAYMENTS = f"{API}payments/"
+SELECTION = f"{PAYMENTS}selection/"
+PASSWORD = "s3cret-pass"
+JSON = "application/json"
+
+User = get_user_model()
+
+
+def host(tenant: Tenant) -> str:
+    return f"{tenant.schema_name}.localhost"
+
+
+def make_user(tenant: Tenant, username: str, *, staff: bool = False, perms: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
+    with tenant_context(tenant):
+        user = User.objects.create_user(username, password=PASSWORD, is_staff=staff)
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            user.user_permissions.add(
+                AuthPermission.objects.get(content_type__app_label=app_label, codename=codename)
+            )
+    return user
+
+
+def client_for(tenant: Tenant, user: Any = None, **kwargs: Any) -> Client:
+    client = Client(HTTP_HOST=host(tenant), **kwargs)
+    if user is not None:
+        with tenant_context(tenant):  # the session lives in the tenant's schema
+            client.force_login(user)
+    return client
+
+
+def put(client: Client, url: str, data: Any, **extra: Any) -> Any:
+    return client.put(url, json.dumps(data), content_type=JSON, **extra)
+
+
+def everything() -> dict[str, tuple[list[Any], list[Any]]]:
+    """Every schema's selections and history, to prove a refused request changed nothing."""
+    state = {}
+    for tenant in Tenant.objects.order_by("schema_name"):
+        with tenant_context(tenant):
+            rows = list(Selection.objects.values_list("registry", "slug", "user_id", "changed_by"))
+            history = list(SelectionHistory.objects.values_list("registry", "after_slug", "via"))
+        state[tenant.schema_name] = (rows, history)
+    return state
+
+
+@pytest.fixture
+def unchanged(db: None) -> Iterator[None]:
+    """Fail the test if any schema's selections or history changed during it."""
+    before = everything()
+    yield
+    assert everything() == before
+
+
+@pytest.fixture
+def themes(switchyard_isolated_registries: None) -> type[Registry]:
+    """A user-selectable registry; 'dark' needs a permission, 'neon' is never available."""
+
+    class Themes(Registry):
+        """How the site looks to each user."""
+
+        key = "api_themes"
+        default = "light"
+        user_selectable = True
+
+    class Theme(Strategy):
+        registry = Themes
+
+    class Light(Theme):
+        slug = "light"
+        priority = 10
+
+    class Dark(Theme):
+        slug = "dark"
+        priority = 20
+        condition = Permission("engine.view_selectionhistory")
+
+    class Neon(Theme):
+        slug = "neon"
+        priority = 30
+        condition = Permission("engine.no_such_permission")
+
+    return Themes
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+def test_list_shows_each_registry_as_the_request_sees_it(free_tenant: Tenant) -> None:
+    member = make_user(free_tenant, "member")
+    response = client_for(free_tenant, member).get(API)
+    assert response.status_code == 200
+    payments = next(item for item in response.json() if item["key"] == "payments")
+    assert payments["url"] == "http://acme.localhost/api/switchyard/registries/payments/"
+    assert payments["selection_url"] == f"http://acme.localhost{SELECTION}"
+    assert payments["my_selection_url"] is None  # payments is not user-selectable
+    assert payments["selection"] == {"tenant": None, "user": None}
+    assert payments["in_force"] == {
+        "slug": "card",
+        "label": "Credit card",
+        "reason": "default",
+        "reason_text": "the registry's default",
+    }
+    assert payments["error"] is None
+    strategies = {entry["slug"]: entry for entry in payments["strategies"]}
+    assert list(strategies) == ["card", "invoice", "crypto"]
+    assert (strategies["card"]["available"], strategies["card"]["in_force"]) == (True, True)
+    invoice = strategies["invoice"]
+    assert (invoice["available"], invoice["in_force"]) == (False, False)
+    assert invoice["label"] == Invoice.label
+    assert invoice["description"] == Invoice.description
+    assert invoice["explanation"]["text"] == str(Invoice.condition)
+    assert invoice["explanation"]["result"] is False
+    assert invoice["explanation"]["children"][0]["detail"] == "tenant acme is on plan 'free'"
+
+
+def test_retrieve_shows_a_stored_selection_that_is_not_in_force(free_tenant: Tenant) -> None:
+    with tenant_context(free_tenant):
+        Selection.objects.create(registry="payments", slug="invoice")  # e.g. a former plan
+    member = make_user(free_tenant, "member")
+    data = client_for(free_tenant, member).get(PAYMENTS).json()
+    assert data["selection"]["tenant"] == "invoice"
+    assert data["in_force"]["slug"] == "card"
+    (skipped,) = data["skipped"]
+    assert (skipped["source"], skipped["slug"], skipped["why"]) == (
+        "tenant_selection",
+        "invoice",
+        "unavailable",
+    )
+    assert skipped["text"].startswith("the tenant's selection 'invoice' is unavailable: ")
+
+
+def test_unknown_registry_is_a_404_with_a_suggestion(free_tenant: Tenant) -> None:
+    member = make_user(free_tenant, "member")
+    response = client_for(free_tenant, member).get(f"{API}paymnts/")
+    assert response.status_code == 404
+    data = response.json()
+    assert data["code"] == "unknown_registry"
+    assert data["detail"].startswith("No registry has the key 'paymnts'. Did you mean 'payments'?")
+
+
+def test_anonymous_requests_are_refused(free_tenant: Tenant, unchanged: None) -> None:
+    client = client_for(free_tenant)
+    response = client.get(API)
+    assert response.status_code == 403
+    assert response.json() == {
+        "detail": "Authentication credentials were not provided.",
+        "code": "not_authenticated",
+    }
+    assert put(client, SELECTION, {"slug": "card"}).status_code == 403
+
+
+def test_the_api_root_lists_the_registries_endpoint(free_tenant: Tenant) -> None:
+    response = client_for(free_tenant).get("/api/switchyard/")
+    assert response.json() == {"registries": f"http://acme.localhost{API}"}
+
+
+def test_warm_list_reads_no_selection_from_the_database(pro_tenant: Tenant) -> None:
+    member = make_user(pro_tenant, "member")
+    client = client_for(pro_tenant, member)
+    assert client.get(API).status_code == 200  # cold: fills the cache
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(API).status_code == 200
+    touched = [query["sql"] for query in queries.captured_queries if "engine_" in query["sql"]]
+    assert touched == []
+
+
+def test_the_browsable_api_offers_only_available_strategies(free_tenant: Tenant) -> None:
+    owner = make_user(free_tenant, "owner", staff=True)
+    response = client_for(free_tenant, owner).get(SELECTION, HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<option value="card"' in html
+    assert '<option value="invoice"' not in html
+
+
+def test_options_lists_only_available_choices(enterprise_tenant: Tenant) -> None:
+    owner = make_user(enterprise_tenant, "owner", staff=True)
+    data = client_for(enterprise_tenant, owner).options(SELECTION).json()
+    choices = data["actions"]["PUT"]["slug"]["choices"]
+    assert [choice["value"] for choice in choices] == ["card", "invoice"]  # not crypto
+
+
+# -- the tenant's selection -------------------------------------------------------------------
+
+
+def test_staff_selects_for_the_tenant(enterprise_tenant: Tenant) -> None:
+    owner = make_user(enterprise_tenant, "owner", staff=True)
+    response = put(client_for(enterprise_tenant, owner), SELECTION, {"slug": "invoice"})
+    assert response.status_code == 200, response.json()
+    data = response.json()
+    assert (data["registry"], data["owner"], data["slug"], data["changed_by"]) == (
+        "payments",
+        "tenant",
+        "invoice",
+        "owner",
+    )
+    assert data["in_force"]["slug"] == "invoice"
+    assert data["in_force"]["reason"] == "tenant_selection"
+    with tenant_context(enterprise_tenant):
+        row = Selection.objects.get(registry="payments", user=None)
+        assert (row.slug, row.changed_by_id) == ("invoice", owner.pk)
+        history = SelectionHistory.objects.get()
+        assert (history.before_slug, history.after_slug, history.via) == (None, "invoice", "api")
+        assert history.changed_by_id == owner.pk
+
+
+def test_patch_selects_too_and_get_reads_the_selection(enterprise_tenant: Tenant) -> None:
+    owner = make_user(enterprise_tenant, "owner", staff=True)
+    client = client_for(enterprise_tenant, owner)
+    response = client.patch(SELECTION, json.dumps({"slug": "invoice"}), content_type=JSON)
+    assert response.status_code == 200
+    data = client.get(SELECTION).json()
+    assert (data["slug"], data["changed_by"], data["in_force"]["slug"]) == (
+        "invoice",
+        "owner",
+        "invoice",
+    )
+    assert data["changed_at"] is not None
+
+
+def test_the_change_selection_permission_is_enough(pro_tenant: Tenant) -> None:
+    manager = make_user(pro_tenant, "manager", perms=("engine.change_selection",))
+    response = put(client_for(pro_tenant, manager), SELECTION, {"slug": "card"})
+    assert response.status_code == 200
+    with tenant_context(pro_tenant):
+        assert Selection.objects.get(user=None).slug == "card"
+
+
+def test_a_member_without_the_permission_cannot_select(pro_tenant: Tenant, unchanged: None) -> None:
+    member = make_user(pro_tenant, "member")
+    response = put(client_for(pro_tenant, member), SELECTION, {"slug": "card"})
+    assert response.status_code == 403
+    assert response.json() == {
+        "detail": "Changing the tenant's selections needs the 'engine.change_selection' "
+        "permission or staff status.",
+        "code": "permission_denied",
+    }
+
+
+def test_delete_clears_the_selection_and_falls_back(enterprise_tenant: Tenant) -> None:
+    owner = make_user(enterprise_tenant, "owner", staff=True)
+    client = client_for(enterprise_tenant, owner)
+    put(client, SELECTION, {"slug": "invoice"})
+    response = client.delete(SELECTION)
+    assert response.status_code == 200
+    data = response.json()
+    assert data["slug"] is None
+    assert data["in_force"]["slug"] == "card" and data["in_force"]["reason"] == "default"
+    with tenant_context(enterprise_tenant):
+        assert not Selection.objects.exists()
+        latest = SelectionHistory.objects.first()
+        assert latest is not None
+        assert (latest.before_slug, latest.after_slug, latest.via) == ("invoice", None, "api")
+
+
+# -- refused writes: a clear message, a stable code, nothing stored ---------------------------
+
+
+def test_an_unknown_slug_is_refused_with_a_suggestion(
+    enterprise_tenant: Tenant, unchanged: None
+) -> None:
+    owner = make_user(enterprise_tenant, "owner", staff=True)
+    response = put(client_for(enterprise_tenant, owner), SELECTION, {"slug": "invoise"})
+    assert response.status_code == 400
+    assert response.json() == {
+        "slug": [
+            "Unknown strategy 'invoise' in 'payments'. Did you mean 'invoice'? "
+            "Choose one of: card, invoice, crypto."
+        ],
+        "codes": {"slug": ["unknown_strategy"]},
+    }
+
+
+def test_an_unavailable_strategy_is_refused(free_tenant: Tenant, unchanged: None) -> None:
+    owner = make_user(free_tenant, "owner", staff=True)
+    response = put(client_for(free_tenant, owner), SELECTION, {"slug": "invoice"})
+    assert response.status_code == 400
+    assert response.json() == {
+        "slug": [
+            f"Strategy 'invoice' of 'payments' is not available here: {Invoice.condition} "
+            "is not met."
+        ],
+        "codes": {"slug": ["unavailable"]},
+    }
+
+
+def test_a_strategy_of_another_registry_is_refused(
+    enterprise_tenant: Tenant, themes: type[Registry], unchanged: None
+) -> None:
+    owner = make_user(enterprise_tenant, "owner", staff=True)
+    response = put(client_for(enterprise_tenant, owner), SELECTION, {"slug": "light"})
+    assert response.status_code == 400
+    assert response.json()["codes"] == {"slug": ["unknown_strategy"]}
+    assert response.json()["slug"][0].startswith("Unknown strategy 'light' in 'payments'.")
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({}, {"slug": ["This field is required."], "codes": {"slug": ["required"]}}),
+        ({"slug": None}, {"slug": ["This field may not be null."], "codes": {"slug": ["null"]}}),
+        (
+            {"slug": ["card"]},
+            {
+                "slug": ["Expected a strategy slug (a string), got list."],
+                "codes": {"slug": ["invalid"]},
+            },
+        ),
+        (
+            {"slug": "card", "tenant": "initech", "user": 1},
+            {
+                "tenant": ["Unknown field; this resource accepts only: slug."],
+                "user": ["Unknown field; this resource accepts only: slug."],
+                "codes": {"tenant": ["unknown_field"], "user": ["unknown_field"]},
+            },
+        ),
+    ],
+    ids=["missing", "null", "not-a-string", "unknown-fields"],
+)
+def test_malformed_bodies_are_refused(
+    free_tenant: Tenant, unchanged: None, body: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    owner = make_user(free_tenant, "owner", staff=True)
+    response = put(client_for(free_tenant, owner), SELECTION, body)
+    assert response.status_code == 400
+    assert response.json() == expected
+
+
+def test_a_session_of_one_tenant_is_nobody_on_another(
+    free_tenant: Tenant, enterprise_tenant: Tenant, unchanged: None
+) -> None:
+    # owner of acme is staff there; the same cookie sent to initech's host finds no session.
+    owner = make_user(free_tenant, "owner", staff=True)
+    make_user(enterprise_tenant, "owner")  # the same username (and pk) exists on initech
+    acme = client_for(free_tenant, owner)
+    crafted = Client(HTTP_HOST=host(enterprise_tenant))
+    crafted.cookies = acme.cookies
+    response = put(crafted, SELECTION, {"slug": "invoice"})
+    assert response.status_code == 403
+    assert response.json()["code"] == "not_authenticated"
+
+
+def test_basic_credentials_of_one_tenant_fail_on_another(
+    free_tenant: Tenant, enterprise_tenant: Tenant, unchanged: None
+) -> None:
+    make_user(free_tenant, "alice", staff=True)  # exists on acme only
+    token = base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
+    crafted = Client(HTTP_HOST=host(enterprise_tenant))
+    response = put(crafted, SELECTION, {"slug": "invoice"}, HTTP_AUTHORIZATION=f"Basic {token}")
+    # 403, not 401: DRF's first authenticator (the session) sends no WWW-Authenticate.
+    assert response.status_code == 403
+    assert response.json() == {
+        "detail": "Invalid username/password.",
+        "code": "authentication_failed",
+    }
+
+
+def test_basic_credentials_write_as_that_user(enterprise_tenant: Tenant) -> None:
+    # DRF authenticates the user, not the session middleware: conditions and the history
+    # must see the same user the permission check saw.
+    boss = make_user(enterprise_tenant, "boss", staff=True)
+    token = base64.b64encode(f"boss:{PASSWORD}".encode()).decode()
+    client = Client(HTTP_HOST=host(enterprise_tenant))
+    response = put(client, SELECTION, {"slug": "invoice"}, HTTP_AUTHORIZATION=f"Basic {token}")
+    assert response.status_code == 200, response.json()
+    assert response.json()["changed_by"] == "boss"
+    with tenant_context(enterprise_tenant):
+        assert Selection.objects.get(user=None).changed_by_id == boss.pk
+
+
+def test_an_unknown_host_is_no_tenant_at_all(unchanged: None) -> None:
+    response = put(Client(HTTP_HOST="evil.localhost"), SELECTION, {"slug": "card"})
+    assert response.status_code == 404
+
+
+def test_the_platform_site_has_no_selections_api(public_tenant: Tenant, unchanged: None) -> None:
+    assert Client(HTTP_HOST="localhost").get(API).status_code == 404
+
+
+def test_a_write_touches_only_the_requests_tenant(
+    free_tenant: Tenant, pro_tenant: Tenant, enterprise_tenant: Tenant
+) -> None:
+    before = everything()
+    owner = make_user(pro_tenant, "owner", staff=True)
+    assert put(client_for(pro_tenant, owner), SELECTION, {"slug": "card"}).status_code == 200
+    after = everything()
+    changed = {name for name in after if after[name] != before[name]}
+    assert changed == {"globex"}
+
+
+def test_csrf_is_enforced_for_session_authenticated_writes(
+    enterprise_tenant: Tenant, unchanged: None
+) -> None:
+    owner = make_user(enterprise_tenant, "owner", staff=True)
+    client = client_for(enterprise_tenant, owner, enforce_csrf_checks=True)
+    response = put(client, SELECTION, {"slug": "invoice"})
+    assert response.status_code == 403
+    assert response.json()["detail"].startswith("CSRF Failed")
+
+
+# -- a user's own selection -------------------------------------------------------------------
+
+
+def test_my_selection_of_a_registry_without_per_user_choice_is_404(
+    enterprise_tenant: Tenant, unchanged: None
+) -> None:
+    member = make_user(enterprise_tenant, "member")
+    client = client_for(enterprise_tenant, member)
+    response = put(client, f"{PAYMENTS}my-selection/", {"slug": "card"})
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_user_selectable"
+    assert "does not allow per-user selections" in response.json()["detail"]
+
+
+def test_a_member_chooses_their_own_strategy(pro_tenant: Tenant, themes: type[Registry]) -> None:
+    member = make_user(pro_tenant, "member", perms=("engine.view_selectionhistory",))
+    other = make_user(pro_tenant, "other")
+    client = client_for(pro_tenant, member)
+    url = f"{API}api_themes/my-selection/"
+    response = put(client, url, {"slug": "dark"})
+    assert response.status_code == 200, response.json()
+    data = response.json()
+    assert (data["owner"], data["slug"], data["changed_by"]) == ("user", "dark", "member")
+    assert data["in_force"]["reason"] == "user_selection"
+    listed = client.get(f"{API}api_themes/").json()
+    assert listed["selection"] == {"tenant": None, "user": "dark"}
+    assert listed["my_selection_url"] == f"http://globex.localhost{url}"
+    with tenant_context(pro_tenant):
+        assert list(Selection.objects.values_list("registry", "slug", "user_id")) == [
+            ("api_themes", "dark", member.pk)
+        ]
+    # Another member still gets the tenant's default.
+    assert client_for(pro_tenant, other).get(url).json()["in_force"]["slug"] == "light"
+
+
+def test_a_member_cannot_choose_what_is_unavailable_to_them(
+    pro_tenant: Tenant, themes: type[Registry], unchanged: None
+) -> None:
+    member = make_user(pro_tenant, "member")  # without engine.view_selectionhistory
+    response = put(
+        client_for(pro_tenant, member), f"{API}api_themes/my-selection/", {"slug": "dark"}
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "slug": [
+            "Strategy 'dark' of 'api_themes' is not available here: "
+            "perm:engine.view_selectionhistory is not met."
+        ],
+        "codes": {"slug": ["unavailable"]},
+    }
+
+
+def test_my_selection_choices_are_what_the_user_may_use(
+    pro_tenant: Tenant, themes: type[Registry]
+) -> None:
+    member = make_user(pro_tenant, "member", perms=("engine.view_selectionhistory",))
+    data = client_for(pro_tenant, member).options(f"{API}api_themes/my-selection/").json()
+    assert [c["value"] for c in data["actions"]["PUT"]["slug"]["choices"]] == ["light", "dark"]
+
+
+# -- StrategyField on its own -----------------------------------------------------------------
+
+
+class CheckoutSerializer(serializers.Serializer):  # type: ignore[misc]
+    gateway = StrategyField("payments")
+
+
+def test_strategy_field_validates_against_a_given_context(enterprise_tenant: Tenant) -> None:
+    with tenant_context(enterprise_tenant):
+        context = Context(tenant=enterprise_tenant)
+        valid = CheckoutSerializer(
+            data={"gateway": "invoice"}, context={"switchyard_context": context}
+        )
+        assert valid.is_valid(), valid.errors
+        assert valid.validated_data["gateway"] is Invoice
+        refused = CheckoutSerializer(
+            data={"gateway": "crypto"}, context={"switchyard_context": context}
+        )
+        assert not refused.is_valid()
+        assert refused.errors["gateway"][0].code == "unavailable"
+
+
+def test_strategy_field_without_a_request_refuses_to_guess(db: None) -> None:
+    serializer = CheckoutSerializer(data={"gateway": "card"})
+    with pytest.raises(ImproperlyConfigured, match="needs the request in the serializer context"):
+        serializer.is_valid()
+    assert CheckoutSerializer().fields["gateway"].choices == {}  # offers nothing unvalidated
+
+
+def test_strategy_field_reads_classes_instances_and_slugs(db: None) -> None:
+    field = StrategyField("payments")
+    assert field.to_representation(Card) == "card"
+    assert field.to_representation(Card()) == "card"
+    assert field.to_representation("retired-slug") == "retired-slug"
+    assert field.to_representation(None) is None
+
+
+def test_strategy_field_for_a_user_needs_an_authenticated_user(
+    enterprise_tenant: Tenant, themes: type[Registry]
+) -> None:
+    class ThemeSerializer(serializers.Serializer):  # type: ignore[misc]
+        theme = StrategyField(themes, user_selection=True)
+
+    request = APIRequestFactory().get("/")
+    from django.contrib.auth.models import AnonymousUser
+
+    request.user = AnonymousUser()
+    serializer = ThemeSerializer(data={"theme": "light"}, context={"request": request})
+    assert not serializer.is_valid()
+    assert serializer.errors["theme"][0].code == "anonymous"
