@@ -28,7 +28,7 @@ def exports() -> type[Registry]:
     class Exports(Registry):
         """How reports are exported."""
 
-        key = "exports"
+        key = "report_exports"
         default = "pdf"
 
     class Pdf(Strategy):
@@ -66,62 +66,63 @@ def test_nothing_happens_until_a_registry_is_read(exports: type[Registry]) -> No
     namespace = StrategyNamespace(make)
     assert repr(namespace) == "<StrategyNamespace resolved: nothing yet>"
     assert built == []
-    assert "exports" in namespace and list(namespace) == namespace.keys()
+    assert "report_exports" in namespace and list(namespace) == namespace.keys()
     assert built == []  # listing registries needs no context either
 
 
 def test_attribute_and_item_access_share_one_memoised_resolution(
     namespace: StrategyNamespace,
 ) -> None:
-    first = namespace.exports
+    first = namespace.report_exports
     assert first.slug == "csv"
-    assert namespace["exports"] is first
-    assert namespace.get("exports") is first
-    assert namespace.resolution("exports").strategy is first
-    assert namespace.resolution("exports").reason is Reason.FALLBACK
+    assert namespace["report_exports"] is first
+    assert namespace.get("report_exports") is first
+    assert namespace.resolution("report_exports").strategy is first
+    assert namespace.resolution("report_exports").reason is Reason.FALLBACK
     assert first.context is namespace.context
     assert checks == {"csv": 1}
-    assert repr(namespace) == "<StrategyNamespace resolved: exports=csv>"
+    assert repr(namespace) == "<StrategyNamespace resolved: report_exports=csv>"
 
 
 def test_registry_classes_are_accepted_where_keys_are(
     namespace: StrategyNamespace, exports: type[Registry]
 ) -> None:
-    assert namespace.resolution(exports) is namespace.resolution("exports")
+    assert namespace.resolution(exports) is namespace.resolution("report_exports")
     assert [s.slug for s in namespace.available(exports)] == ["csv", "xlsx"]
 
 
 def test_unknown_keys_raise_attribute_and_key_errors_with_a_suggestion(
     namespace: StrategyNamespace,
 ) -> None:
-    with pytest.raises(AttributeError, match=r"No registry has the key 'export'\. Did you mean"):
-        namespace.export  # noqa: B018
-    with pytest.raises(KeyError, match="Did you mean 'exports'"):
-        namespace["export"]
+    message = r"No registry has the key 'report_export'\. Did you mean 'report_exports'\?"
+    with pytest.raises(AttributeError, match=message):
+        namespace.report_export  # noqa: B018
+    with pytest.raises(KeyError, match=message):
+        namespace["report_export"]
     with pytest.raises(UnknownRegistry):
-        namespace.explain("exprts")
+        namespace.explain("report_exprts")
     assert not hasattr(namespace, "nothing_like_it")
-    assert "export" not in namespace
-    assert "exports" in dir(namespace)
+    assert "report_export" not in namespace
+    assert "report_exports" in dir(namespace)
 
 
 def test_available_lists_what_the_request_may_use(namespace: StrategyNamespace) -> None:
-    assert [s.slug for s in namespace.available("exports")] == ["csv", "xlsx"]
+    assert [s.slug for s in namespace.available("report_exports")] == ["csv", "xlsx"]
 
 
 def test_explain_covers_every_strategy_and_what_is_in_force(
     namespace: StrategyNamespace,
 ) -> None:
-    explained = namespace.explain("exports")
+    explained = namespace.explain("report_exports")
     assert [(e.slug, e.available, e.in_force) for e in explained.strategies] == [
         ("csv", True, True),
         ("pdf", False, False),
         ("xlsx", True, False),
     ]
     assert explained.in_force is explained["csv"]
-    assert explained.resolution is namespace.resolution("exports")  # reused, not redone
+    assert explained.resolution is namespace.resolution("report_exports")  # reused, not redone
     assert str(explained).splitlines() == [
-        "exports: csv (the first available strategy by priority)",
+        "report_exports: csv (the first available strategy by priority)",
         "  skipped: the registry's default 'pdf' is unavailable: fixed:pdf=False is not met",
         "  ✓ csv (Csv) [in force]",
         "    ✓ counted:csv  [memo]",
@@ -133,7 +134,7 @@ def test_explain_covers_every_strategy_and_what_is_in_force(
     data = explained.as_dict()
     json.dumps(data)  # serialisable
     assert data["in_force"] == {
-        "registry": "exports",
+        "registry": "report_exports",
         "slug": "csv",
         "reason": "fallback",
         "skipped": data["skipped"],
