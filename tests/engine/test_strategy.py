@@ -183,3 +183,19 @@ def test_register_rejects_bad_input(shipping: type[Registry]) -> None:
     with pytest.raises(RegistrationError, match="abstract method"):
         register(shipping)(Abstract)
     assert len(shipping) == 0
+
+
+def test_is_available_asks_the_condition(shipping: type[Registry]) -> None:
+    class Boat(Strategy):
+        registry = shipping
+        slug = "boat"
+        condition = Fixed("sea", True)
+
+    class Air(Strategy):
+        registry = shipping
+        slug = "air"
+        condition = Fixed("sky", False)
+
+    context = Context()
+    assert Boat.is_available(context) is True
+    assert Air.is_available(context) is False
