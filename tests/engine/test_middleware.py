@@ -43,7 +43,7 @@ def test_home_page_shows_the_payment_strategy_and_why(pro_tenant: Tenant) -> Non
     html = response.content.decode()
     assert '<strong id="payment-strategy">Credit card</strong>' in html
     assert "(the registry&#x27;s default)" in html
-    assert "plan:enterprise | perm:billing.use_invoice" in html
+    assert "plan:enterprise | perm:example_site.use_invoice" in html
 
 
 def test_home_page_shows_a_skipped_selection(pro_tenant: Tenant) -> None:

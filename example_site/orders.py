@@ -1,0 +1,107 @@
+"""Placing an order: priced, charged and announced by the strategies in force for the request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from engine import Strategy, StrategyNamespace
+from example_site.catalogue import Product
+from example_site.models import Order
+from example_site.registries.exports import Exporter
+from example_site.registries.notifications import Notifier
+from example_site.registries.payments import PaymentGateway
+from example_site.registries.pricing import PricingRule, Quote
+
+
+def pricing(strategies: StrategyNamespace) -> PricingRule:
+    """Return the pricing rule in force."""
+    found = strategies.get("pricing")
+    if not isinstance(found, PricingRule):
+        raise _wrong_kind("pricing", found, PricingRule)
+    return found
+
+
+def gateway(strategies: StrategyNamespace) -> PaymentGateway:
+    """Return the payment gateway in force."""
+    found = strategies.get("payments")
+    if not isinstance(found, PaymentGateway):
+        raise _wrong_kind("payments", found, PaymentGateway)
+    return found
+
+
+def notifier(strategies: StrategyNamespace) -> Notifier:
+    """Return the notification channel in force."""
+    found = strategies.get("notifications")
+    if not isinstance(found, Notifier):
+        raise _wrong_kind("notifications", found, Notifier)
+    return found
+
+
+def exporter(strategies: StrategyNamespace) -> Exporter:
+    """Return the export format in force."""
+    found = strategies.get("exports")
+    if not isinstance(found, Exporter):
+        raise _wrong_kind("exports", found, Exporter)
+    return found
+
+
+def _wrong_kind(key: str, found: Strategy, interface: type) -> TypeError:
+    # Only a strategy registered with register() outside the base class can get here.
+    return TypeError(
+        f"The {key!r} strategy in force is {found!r}, which is not a {interface.__name__}."
+    )
+
+
+def quote(strategies: StrategyNamespace, product: Product, quantity: int) -> Quote:
+    """Return what ``quantity`` x ``product`` costs under the pricing rule in force."""
+    return pricing(strategies).quote(product, quantity)
+
+
+def place_order(
+    strategies: StrategyNamespace,
+    product: Product,
+    quantity: int,
+    *,
+    placed_by: Any = None,
+    notify: bool = True,
+) -> Order:
+    """Price, save, charge and announce an order in one transaction; return it.
+
+    ``strategies`` is ``request.strategy`` (or a ``StrategyNamespace`` built for a tenant in
+    a job): the pricing rule, payment gateway and notification channel in force are used.
+    ``notify=False`` skips the announcement (imported history). If any step fails, nothing
+    is stored and no e-mail is sent.
+    """
+    price = quote(strategies, product, quantity)
+    payments = gateway(strategies)
+    channel = notifier(strategies) if notify else None
+    with transaction.atomic():
+        order = Order.objects.create(
+            product=product.slug,
+            product_name=product.name,
+            quantity=quantity,
+            total_cents=price.total_cents,
+            pricing=price.rule,
+            price_lines=[[text, cents] for text, cents in price.lines],
+            placed_by=placed_by,
+        )
+        receipt = payments.pay(order)
+        order.payment_method = receipt.gateway
+        order.payment_reference = receipt.reference
+        order.payment_status = receipt.status
+        order.receipt = receipt.text
+        order.due_on = receipt.due_on
+        order.save(
+            update_fields=[
+                "payment_method",
+                "payment_reference",
+                "payment_status",
+                "receipt",
+                "due_on",
+            ]
+        )
+        if channel is not None:
+            channel.notify(order)
+    return order

@@ -1,0 +1,194 @@
+"""Notifications: how a tenant hears about a new order (e-mail, SMS, Slack, webhook).
+
+Nothing leaves the process: e-mail goes through Django's e-mail backend (the console in the
+demo) and every channel writes what it would transmit to the outbox table.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import abstractmethod
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils.crypto import salted_hmac
+
+from conditions import Flag, Rollout
+from engine import Registry, Strategy
+from example_site.catalogue import money
+from tenants.conditions import PlanAtLeast
+
+if TYPE_CHECKING:
+    from example_site.models import Order, OutboxMessage
+
+# GSM 03.38's basic character set: an SMS of these alone is 7-bit (160 per part, 153 when
+# split); anything else makes the whole message UCS-2 (70 per part, 67 when split).
+GSM_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+
+
+class NotificationChannels(Registry):
+    """How a tenant is told about new orders."""
+
+    key = "notifications"
+    default = "email"
+
+
+class Notifier(Strategy):
+    """Tells the tenant about an order and records the message in the outbox."""
+
+    registry = NotificationChannels
+
+    @abstractmethod
+    def recipient(self) -> str:
+        """Return where this channel delivers for the context's tenant."""
+
+    @abstractmethod
+    def notify(self, order: Order) -> OutboxMessage:
+        """Notify about ``order`` (saved and paid); return the outbox message written."""
+
+    def schema(self) -> str:
+        tenant = getattr(self.context, "tenant", None)
+        return str(getattr(tenant, "schema_name", "public"))
+
+    def summary(self, order: Order) -> str:
+        """Return the one-line text every channel starts from."""
+        return (
+            f"Order {order.number}: {order.quantity} x {order.product_name}, "
+            f"{money(order.total_cents)} by {order.payment_method} ({order.payment_reference})"
+        )
+
+    def record(self, order: Order, body: str, subject: str = "", **payload: Any) -> OutboxMessage:
+        from example_site.models import OutboxMessage
+
+        return OutboxMessage.objects.create(
+            channel=self.slug,
+            recipient=self.recipient(),
+            subject=subject,
+            body=body,
+            payload=payload,
+            order=order,
+        )
+
+
+class Email(Notifier):
+    """Sends an e-mail through Django's e-mail backend once the order is committed."""
+
+    slug = "email"
+    label = "E-mail"
+    priority = 10
+
+    def recipient(self) -> str:
+        return f"orders@{self.schema()}.example.com"
+
+    def notify(self, order: Order) -> OutboxMessage:
+        subject = f"New order {order.number}"
+        body = f"{self.summary(order)}\n\n{order.receipt}\n"
+        message = self.record(order, body, subject, sender=settings.DEFAULT_FROM_EMAIL)
+        recipient = message.recipient
+        # After the commit: a rolled-back order sends nothing.
+        transaction.on_commit(
+            lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient])
+        )
+        return message
+
+
+class Sms(Notifier):
+    """Texts the on-call phone, split into SMS parts the way carriers count them."""
+
+    slug = "sms"
+    label = "SMS"
+    priority = 20
+    condition = PlanAtLeast("pro")
+
+    def recipient(self) -> str:
+        return "+15550100"
+
+    def notify(self, order: Order) -> OutboxMessage:
+        text = self.summary(order)
+        encoding, parts = sms_parts(text)
+        return self.record(order, text, encoding=encoding, parts=parts)
+
+
+def sms_parts(text: str) -> tuple[str, list[str]]:
+    """Return the encoding (``GSM-7`` or ``UCS-2``) and the parts ``text`` is sent as."""
+    gsm = all(character in GSM_BASIC for character in text)
+    single, multi = (160, 153) if gsm else (70, 67)
+    if len(text) <= single:
+        return ("GSM-7" if gsm else "UCS-2"), [text]
+    parts = [text[start : start + multi] for start in range(0, len(text), multi)]
+    return ("GSM-7" if gsm else "UCS-2"), parts
+
+
+class Slack(Notifier):
+    """Posts to the tenant's #orders channel (the Block Kit message is recorded, not sent)."""
+
+    slug = "slack"
+    label = "Slack"
+    priority = 30
+    condition = Flag("slack_alerts")
+
+    def recipient(self) -> str:
+        return "#orders"
+
+    def notify(self, order: Order) -> OutboxMessage:
+        text = self.summary(order)
+        blocks = [
+            {"type": "header", "text": {"type": "plain_text", "text": f"New order {order.number}"}},
+            {
+                "type": "section",
+                "fields": [
+                    {"type": "mrkdwn", "text": f"*Product*\n{order.product_name}"},
+                    {"type": "mrkdwn", "text": f"*Quantity*\n{order.quantity}"},
+                    {"type": "mrkdwn", "text": f"*Total*\n{money(order.total_cents)}"},
+                    {"type": "mrkdwn", "text": f"*Payment*\n{order.payment_method}"},
+                ],
+            },
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": order.receipt}]},
+        ]
+        return self.record(order, text, channel=self.recipient(), text=text, blocks=blocks)
+
+
+class Webhook(Notifier):
+    """Signs a JSON event for the tenant's endpoint (recorded in the outbox, not sent)."""
+
+    slug = "webhook"
+    label = "Webhook"
+    priority = 40
+    condition = PlanAtLeast("pro") & Rollout(50, salt="webhooks-1")
+
+    def recipient(self) -> str:
+        return f"https://{self.schema()}.example.com/hooks/orders"
+
+    def signature(self, body: str) -> str:
+        """Return the ``sha256=...`` signature of ``body`` with the tenant's webhook secret."""
+        digest = salted_hmac(
+            f"example_site.webhooks:{self.schema()}", body, algorithm="sha256"
+        ).hexdigest()
+        return f"sha256={digest}"
+
+    def notify(self, order: Order) -> OutboxMessage:
+        event = {
+            "event": "order.placed",
+            "order": {
+                "number": order.number,
+                "product": order.product,
+                "quantity": order.quantity,
+                "total": str(order.total),
+                "payment_method": order.payment_method,
+                "payment_reference": order.payment_reference,
+                "status": order.payment_status,
+                "placed_at": order.placed_at.isoformat(),
+            },
+        }
+        body = json.dumps(event, sort_keys=True)
+        headers = {
+            "Content-Type": "application/json",
+            "X-Switchyard-Event": "order.placed",
+            "X-Switchyard-Signature": self.signature(body),
+        }
+        return self.record(order, body, method="POST", url=self.recipient(), headers=headers)
