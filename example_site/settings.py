@@ -118,6 +118,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # {{ strategy.payments }}: request.strategy in every template.
+                "engine.context_processors.strategy",
             ],
         },
     }

@@ -1,7 +1,12 @@
 """Test settings: the example site, made fast and strict for tests."""
 
 from example_site.settings import *  # noqa: F403
-from example_site.settings import DATABASES
+from example_site.settings import DATABASES, INSTALLED_APPS, TENANT_APPS
+
+# A tenant app whose models use engine.fields (tests of fields, forms and the admin).
+SURFACES_APP = "tests.engine.surfaces_app"
+TENANT_APPS = [*TENANT_APPS, SURFACES_APP]
+INSTALLED_APPS = [*INSTALLED_APPS, SURFACES_APP]
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

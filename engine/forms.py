@@ -1,0 +1,393 @@
+"""Form fields and forms for choosing strategies, validated like every other write.
+
+``StrategyChoiceField`` / ``StrategyMultipleChoiceField`` offer the strategies available to
+their context, in priority order, and re-check on submit through
+``Registry.validate_selection``: a crafted value that is unknown, of another registry or not
+available is a form error naming it. The value the form started with (its initial, e.g. the
+stored one) may be submitted unchanged even when it is no longer available: keeping a value is
+not choosing it. ``SelectionsForm`` edits a tenant's (or a user's) selections and saves through
+``Registry.select``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpRequest
+
+from conditions import Context
+from engine.context_processors import request_context
+from engine.exceptions import NoStrategyAvailable
+from engine.fields import MissingStrategy, slug_of
+from engine.registry import Registry, get_registry, registries
+from engine.resolution import Reason, is_available, stored_selections
+from engine.strategy import Strategy
+from engine.widgets import StrategyCheckboxSelectMultiple, StrategyLabel, StrategyRadioSelect
+
+if TYPE_CHECKING:
+    from django.forms import BoundField
+
+    from engine.explain import RegistryExplanation, StrategyExplanation
+
+Chosen = type[Strategy] | MissingStrategy
+
+NOTE_UNAVAILABLE = "current choice, not available now"
+NOTE_UNREGISTERED = "current choice, no longer registered"
+
+
+class StrategyChoicesMixin:
+    """The registry, the context and the choices the single and multiple fields share."""
+
+    widget: Any
+    required: bool
+    _choices: Any
+
+    def _setup(self, registry: str | type[Registry], context: Context | None, user: Any) -> None:
+        self.registry_ref = registry
+        # None: evaluated against an empty Context (no request, user or tenant): fail closed.
+        self.context = context
+        # Whose own selection this is (user_selectable registries); None: the tenant's.
+        self.user = user
+        # The slugs the form started with: they may be submitted unchanged.
+        self.current: tuple[str, ...] = ()
+
+    @property
+    def registry(self) -> type[Registry]:
+        return get_registry(self.registry_ref)
+
+    def evaluation_context(self) -> Context:
+        """Return the context availability is checked against."""
+        return self.context if self.context is not None else Context()
+
+    def strategies(self) -> list[type[Strategy]]:
+        """Return the strategies offered: those available in the context, by priority."""
+        return self.registry.available(self.evaluation_context())
+
+    def kept(self) -> list[str]:
+        """Return the current slugs that are offered only because they are current."""
+        offered = {strategy.slug for strategy in self.strategies()}
+        return [slug for slug in self.current if slug not in offered]
+
+    def _choice_list(self) -> list[tuple[str, str]]:
+        registry = self.registry
+        choices: list[tuple[str, str]] = [
+            (strategy.slug, _label(strategy)) for strategy in self.strategies()
+        ]
+        for slug in self.kept():
+            if slug in registry:
+                choices.append((slug, _label(registry.get(slug), NOTE_UNAVAILABLE)))
+            else:
+                choices.append((slug, StrategyLabel(slug, note=NOTE_UNREGISTERED)))
+        return choices
+
+    def check_slug(self, slug: str) -> None:
+        """Raise ``ValidationError`` unless ``slug`` may be chosen here (or is kept unchanged)."""
+        if slug in self.current:
+            return
+        self.registry.validate_selection(slug, self.evaluation_context(), self.user)
+
+    def strategy_for(self, slug: str) -> Chosen:
+        registry = self.registry
+        return registry.get(slug) if slug in registry else MissingStrategy(registry.key, slug)
+
+    def get_bound_field(self, form: forms.BaseForm, field_name: str) -> BoundField:
+        self.current = _slugs(form.get_initial_for_field(self, field_name))  # type: ignore[arg-type]
+        return super().get_bound_field(form, field_name)  # type: ignore[misc,no-any-return]
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        result = super().__deepcopy__(memo)  # type: ignore[misc]
+        # The copy's widget must list the copy's choices (its own context and current value).
+        result.choices = result._choice_list
+        return result
+
+
+class StrategyChoiceField(StrategyChoicesMixin, forms.ChoiceField):
+    """One strategy of ``registry`` available to ``context``; cleans to the strategy class."""
+
+    widget = StrategyRadioSelect
+
+    def __init__(
+        self,
+        registry: str | type[Registry],
+        *,
+        context: Context | None = None,
+        user: Any = None,
+        empty_label: str = "None",
+        **kwargs: Any,
+    ) -> None:
+        kwargs.pop("max_length", None)  # from a CharField-based model field
+        kwargs.pop("empty_value", None)
+        super().__init__(choices=(), **kwargs)
+        self.empty_label = empty_label
+        self._setup(registry, context, user)
+        self.choices = self._choice_list
+
+    def _choice_list(self) -> list[tuple[str, str]]:
+        choices = super()._choice_list()
+        if not self.required:
+            choices.insert(0, ("", self.empty_label))
+        return choices
+
+    def to_python(self, value: Any) -> str:
+        return super().to_python(_display_slug(value))  # type: ignore[no-any-return]
+
+    def validate(self, value: Any) -> None:
+        forms.Field.validate(self, value)  # required; choices are checked below
+        if value not in self.empty_values:
+            self.check_slug(value)
+
+    def clean(self, value: Any) -> Chosen | None:
+        slug = super().clean(value)
+        return self.strategy_for(slug) if slug else None
+
+    def prepare_value(self, value: Any) -> Any:
+        return _display_slug(value)
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        if self.disabled:
+            return False
+        return (_display_slug(initial) or "") != self.to_python(data)
+
+
+class StrategyMultipleChoiceField(StrategyChoicesMixin, forms.MultipleChoiceField):
+    """Strategies of ``registry`` available to ``context``; cleans to a list of classes."""
+
+    widget = StrategyCheckboxSelectMultiple
+
+    def __init__(
+        self,
+        registry: str | type[Registry],
+        *,
+        context: Context | None = None,
+        user: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(choices=(), **kwargs)
+        self._setup(registry, context, user)
+        self.choices = self._choice_list
+
+    def to_python(self, value: Any) -> list[str]:
+        if isinstance(value, list | tuple):
+            value = [_display_slug(item) for item in value]
+        return super().to_python(value)  # type: ignore[no-any-return]
+
+    def validate(self, value: Any) -> None:
+        if self.required and not value:
+            raise ValidationError(self.error_messages["required"], code="required")
+        seen: set[str] = set()
+        for slug in value:
+            if slug in seen:
+                raise ValidationError(
+                    "Strategy %(slug)s is listed twice.",
+                    code="duplicate",
+                    params={"slug": repr(slug)},
+                )
+            seen.add(slug)
+            self.check_slug(slug)
+
+    def clean(self, value: Any) -> list[Chosen]:
+        return [self.strategy_for(slug) for slug in super().clean(value)]
+
+    def prepare_value(self, value: Any) -> Any:
+        return list(_slugs(value))
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        if self.disabled:
+            return False
+        return set(_slugs(initial)) != set(self.to_python(data))
+
+
+class StrategyFormMixin:
+    """Gives every strategy field of a form or ModelForm its context (``context=``/``request=``).
+
+    ``class ParcelForm(StrategyFormMixin, forms.ModelForm)``, then
+    ``ParcelForm(request.POST, instance=parcel, request=request)``.
+    """
+
+    fields: dict[str, forms.Field]
+
+    def __init__(
+        self,
+        *args: Any,
+        context: Context | None = None,
+        request: HttpRequest | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        if context is None and request is not None:
+            context = request_context(request)
+        self.strategy_context = context
+        for field in self.fields.values():
+            if isinstance(field, StrategyChoicesMixin):
+                field.context = context
+
+
+@dataclass(frozen=True)
+class RegistryEntry:
+    """One registry of a ``SelectionsForm``: its field, what is stored, and the explanation."""
+
+    registry: type[Registry]
+    field: BoundField
+    stored: str | None
+    explanation: RegistryExplanation
+
+    @property
+    def key(self) -> str:
+        return self.registry.key
+
+    @property
+    def unavailable(self) -> list[StrategyExplanation]:
+        """The strategies not available here, each with why."""
+        return [entry for entry in self.explanation.strategies if not entry.available]
+
+
+class SelectionsForm(forms.Form):
+    """One ``StrategyChoiceField`` per registry: the tenant's choices of ``context``, or with
+    ``for_user=True`` its user's own (``user_selectable`` registries only).
+
+    A field starts at the stored selection, else at the strategy in force. ``save()`` writes
+    the changed fields through ``Registry.select``, all or nothing.
+    """
+
+    def __init__(
+        self,
+        context: Context,
+        data: Any = None,
+        files: Any = None,
+        *,
+        for_user: bool = False,
+        registries: Iterable[str | type[Registry]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(data, files, **kwargs)
+        self.context = context
+        self.for_user = for_user
+        self.user = context.user if for_user else None
+        if for_user and not getattr(self.user, "is_authenticated", False):
+            raise ValueError("SelectionsForm(for_user=True) needs a context with a signed-in user.")
+        self.registries = self._registries(registries)
+        stored = stored_selections(context)
+        self.stored: dict[str, str | None] = {}
+        for registry in self.registries:
+            key = registry.key
+            slug = stored.user_choice(key) if for_user else stored.tenant_choice(key)
+            self.stored[key] = slug
+            self.fields[key] = self._field(registry, slug)
+
+    def _registries(self, chosen: Iterable[str | type[Registry]] | None) -> list[type[Registry]]:
+        if chosen is None:
+            found = [registries()[key] for key in sorted(registries())]
+        else:
+            found = [get_registry(key) for key in chosen]
+        return [registry for registry in found if registry.user_selectable or not self.for_user]
+
+    def _field(self, registry: type[Registry], stored: str | None) -> StrategyChoiceField:
+        initial = stored if stored is not None else self._in_force(registry)
+        field = StrategyChoiceField(
+            registry,
+            context=self.context,
+            user=self.user,
+            label=registry.label,
+            help_text=registry.description,
+            initial=initial,
+        )
+        if initial is None and not registry.available(self.context):
+            # Nothing to choose and nothing stored: the registry is shown, not edited.
+            field.disabled = True
+            field.required = False
+        return field
+
+    def _in_force(self, registry: type[Registry]) -> str | None:
+        """Return the slug in force for this form's level (the tenant's, or the user's)."""
+        try:
+            resolution = registry.resolve(self.context)
+        except NoStrategyAvailable:
+            return None
+        if resolution.reason is not Reason.USER_SELECTION or self.for_user:
+            return resolution.slug
+        # The user's own choice wins for them; the tenant's level is what applies without it.
+        default = registry.default
+        if (
+            default is not None
+            and default in registry
+            and is_available(registry.get(default), self.context)
+        ):
+            return default
+        available = registry.available(self.context)
+        return available[0].slug if available else None
+
+    @cached_property
+    def entries(self) -> list[RegistryEntry]:
+        """Each registry with its bound field, stored slug and explanation (for templates)."""
+        return [
+            RegistryEntry(
+                registry,
+                self[registry.key],
+                self.stored[registry.key],
+                registry.explain(self.context),
+            )
+            for registry in self.registries
+        ]
+
+    def save(self, *, changed_by: Any = None, via: str = "form") -> list[Any]:
+        """Store the changed selections through ``Registry.select``; return the stored rows.
+
+        ``changed_by`` defaults to the context's user. Availability is checked again as each
+        is written; a ``ValidationError`` then rolls every write back and is added to the form.
+        """
+        if not self.is_bound or self.errors:
+            raise ValueError(
+                f"{type(self).__name__} cannot be saved: "
+                + ("it has errors." if self.is_bound else "it is not bound to data.")
+            )
+        if changed_by is None and getattr(self.context.user, "is_authenticated", False):
+            changed_by = self.context.user
+        saved = []
+        name = ""
+        try:
+            with transaction.atomic():
+                for name in self.changed_data:
+                    registry = get_registry(name)
+                    slug = str(slug_of(self.cleaned_data[name], registry))
+                    saved.append(
+                        registry.select(
+                            slug,
+                            self.context,
+                            self.user,
+                            changed_by=changed_by,
+                            via=via,  # type: ignore[arg-type]
+                        )
+                    )
+        except ValidationError as error:
+            self.add_error(name, copy.copy(error))
+            raise
+        return saved
+
+
+def _label(strategy: type[Strategy], note: str = "") -> StrategyLabel:
+    return StrategyLabel(str(strategy.label), str(strategy.description), str(strategy.icon), note)
+
+
+def _display_slug(value: Any) -> Any:
+    try:
+        return slug_of(value)
+    except TypeError:
+        return value
+
+
+def _slugs(value: Any) -> tuple[str, ...]:
+    """Return the slugs of a form value: one strategy or slug, a list of them, or None."""
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        value = (value,)
+    return tuple(
+        slug for slug in (_display_slug(item) for item in value) if isinstance(slug, str) and slug
+    )

@@ -1,0 +1,1 @@
+"""A tenant app with models using StrategyField (tests of engine.fields, forms and admin)."""
