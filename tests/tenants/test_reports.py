@@ -29,7 +29,7 @@ def exports() -> Iterator[type[Registry]]:
     with isolated_registries():
 
         class Exports(Registry):
-            key = "exports"
+            key = "plan_exports"
             default = "csv"
 
         class Csv(Strategy):
@@ -48,7 +48,7 @@ def exports() -> Iterator[type[Registry]]:
             condition = PlanAtLeast("enterprise")
 
         class Themes(Registry):
-            key = "themes"
+            key = "plan_themes"
             user_selectable = True
 
         class Light(Strategy):
@@ -74,11 +74,11 @@ def test_a_smaller_plan_keeps_the_selection_but_falls_back_and_says_why(
     exports: type[Registry], pro_tenant: Tenant, django_capture_on_commit_callbacks: Any
 ) -> None:
     exports.select("xlsx", Context(tenant=pro_tenant))
-    resolution = engine.resolve("exports", tenant=pro_tenant)
+    resolution = engine.resolve("plan_exports", tenant=pro_tenant)
     assert (resolution.slug, resolution.reason) == ("xlsx", Reason.TENANT_SELECTION)
 
     downgraded = change_plan(pro_tenant, "free", django_capture_on_commit_callbacks)
-    resolution = engine.resolve("exports", tenant=downgraded)
+    resolution = engine.resolve("plan_exports", tenant=downgraded)
     assert (resolution.slug, resolution.reason) == ("csv", Reason.DEFAULT)
     (skipped,) = resolution.skipped
     assert (skipped.source, skipped.slug, skipped.why) == (
@@ -90,10 +90,10 @@ def test_a_smaller_plan_keeps_the_selection_but_falls_back_and_says_why(
     assert skipped.explanation.text == "plan:enterprise,pro"
     assert "tenant globex is on plan 'free'" in skipped.explanation.detail
     with tenant_context(pro_tenant):
-        assert Selection.objects.get(registry="exports", user=None).slug == "xlsx"  # kept
+        assert Selection.objects.get(registry="plan_exports", user=None).slug == "xlsx"  # kept
 
     upgraded = change_plan(downgraded, "enterprise", django_capture_on_commit_callbacks)
-    resolution = engine.resolve("exports", tenant=upgraded)
+    resolution = engine.resolve("plan_exports", tenant=upgraded)
     assert (resolution.slug, resolution.reason) == ("xlsx", Reason.TENANT_SELECTION)
 
 
@@ -119,32 +119,35 @@ def test_the_inactive_selections_report_lists_each_kind_of_problem(
     User = get_user_model()
     with tenant_context(free_tenant):
         ann = User.objects.create_user("ann")
-    write_selection("exports", "xlsx", via="api", tenant=free_tenant)  # free: not allowed
-    write_selection("themes", "dark", user=ann, via="api", tenant=free_tenant)  # not allowed
-    write_selection("exports", "pdf", via="api", tenant=pro_tenant)  # strategy removed
+    write_selection("plan_exports", "xlsx", via="api", tenant=free_tenant)  # free: not allowed
+    write_selection("plan_themes", "dark", user=ann, via="api", tenant=free_tenant)  # not allowed
+    write_selection("plan_exports", "pdf", via="api", tenant=pro_tenant)  # strategy removed
     write_selection("legacy", "old", via="api", tenant=pro_tenant)  # registry removed
     with tenant_context(pro_tenant):
         bob = User.objects.create_user("bob")
-    write_selection("exports", "xlsx", user=bob, via="api", tenant=pro_tenant)  # no per-user
-    write_selection("themes", "dark", user=bob, via="api", tenant=pro_tenant)  # in force: fine
-    write_selection("exports", "api", via="api", tenant=None)  # public's: not a tenant report
+    write_selection("plan_exports", "xlsx", user=bob, via="api", tenant=pro_tenant)  # no per-user
+    write_selection("plan_themes", "dark", user=bob, via="api", tenant=pro_tenant)  # in force: fine
+    write_selection("plan_exports", "api", via="api", tenant=None)  # public's: not a tenant report
 
     found = {(i.tenant, i.registry, i.slug, i.user): i for i in inactive_selections()}
     assert set(found) == {
-        ("acme", "exports", "xlsx", None),
-        ("acme", "themes", "dark", "ann"),
-        ("globex", "exports", "pdf", None),
+        ("acme", "plan_exports", "xlsx", None),
+        ("acme", "plan_themes", "dark", "ann"),
+        ("globex", "plan_exports", "pdf", None),
         ("globex", "legacy", "old", None),
-        ("globex", "exports", "xlsx", "bob"),
+        ("globex", "plan_exports", "xlsx", "bob"),
     }
-    free_xlsx = found[("acme", "exports", "xlsx", None)]
+    free_xlsx = found[("acme", "plan_exports", "xlsx", None)]
     assert (free_xlsx.why, free_xlsx.in_force) == ("unavailable", "csv")
     assert free_xlsx.detail == "plan:enterprise,pro is not met"
-    assert found[("acme", "themes", "dark", "ann")].why == "unavailable"
-    assert found[("globex", "exports", "pdf", None)].why == "unknown_slug"
+    assert found[("acme", "plan_themes", "dark", "ann")].why == "unavailable"
+    assert found[("globex", "plan_exports", "pdf", None)].why == "unknown_slug"
     assert found[("globex", "legacy", "old", None)].why == "unknown_registry"
-    assert found[("globex", "exports", "xlsx", "bob")].why == "not_user_selectable"
-    assert str(free_xlsx) == "exports=xlsx (tenant): plan:enterprise,pro is not met; in force: csv"
+    assert found[("globex", "plan_exports", "xlsx", "bob")].why == "not_user_selectable"
+    assert (
+        str(free_xlsx)
+        == "plan_exports=xlsx (tenant): plan:enterprise,pro is not met; in force: csv"
+    )
     assert free_xlsx.as_dict()["why"] == "unavailable"
 
 
@@ -152,16 +155,21 @@ def test_strategies_in_force_says_whose_choice_each_one_is(
     exports: type[Registry], free_tenant: Tenant, pro_tenant: Tenant, enterprise_tenant: Tenant
 ) -> None:
     exports.select("xlsx", Context(tenant=pro_tenant))
-    write_selection("exports", "api", via="api", tenant=free_tenant)  # stored before a downgrade
+    write_selection(
+        "plan_exports", "api", via="api", tenant=free_tenant
+    )  # stored before a downgrade
     report = {tenant.schema_name: tenant for tenant in strategies_in_force()}
     assert set(report) == {"acme", "globex", "initech"}  # not the platform itself
 
     def state(schema: str, key: str) -> Any:
         return next(s for s in report[schema].registries if s.registry == key)
 
-    assert state("globex", "exports").own_choice
-    assert (state("globex", "exports").slug, state("globex", "exports").stored) == ("xlsx", "xlsx")
-    acme = state("acme", "exports")
+    assert state("globex", "plan_exports").own_choice
+    assert (state("globex", "plan_exports").slug, state("globex", "plan_exports").stored) == (
+        "xlsx",
+        "xlsx",
+    )
+    acme = state("acme", "plan_exports")
     assert (acme.slug, acme.reason, acme.own_choice, acme.stored) == (
         "csv",
         Reason.DEFAULT,
@@ -169,9 +177,10 @@ def test_strategies_in_force_says_whose_choice_each_one_is(
         "api",
     )
     assert "'api' is unavailable" in acme.skipped[0]
-    initech = state("initech", "themes")
+    initech = state("initech", "plan_themes")
     assert (initech.slug, initech.reason) == ("dark", Reason.FALLBACK)
-    assert report["acme"].as_dict()["registries"][0]["registry"] == "exports"
+    keys = [state["registry"] for state in report["acme"].as_dict()["registries"]]
+    assert keys == sorted(keys) and "plan_exports" in keys
 
 
 def test_a_registry_with_nothing_available_is_reported_not_raised(free_tenant: Tenant) -> None:

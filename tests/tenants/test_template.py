@@ -108,9 +108,10 @@ def test_a_stale_template_is_rebuilt_before_cloning(db: None, caplog: Any) -> No
 
 
 def test_the_fingerprint_changes_with_the_app_layout() -> None:
-    before = template.migrations_fingerprint()
     template.migrations_fingerprint.cache_clear()
     try:
+        before = template.migrations_fingerprint()
+        template.migrations_fingerprint.cache_clear()
         with override_settings(TENANT_APPS=["django.contrib.contenttypes"]):
             assert template.migrations_fingerprint() != before
         template.migrations_fingerprint.cache_clear()
