@@ -13,6 +13,7 @@ error into access.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterable
 from typing import Any as AnyType
@@ -174,10 +175,13 @@ class _Composite(Condition):
     ``a & a`` are ``a`` and the text form reads back to an equal value.
     """
 
-    __slots__ = ("conditions",)
+    __slots__ = ("_plan", "conditions")
     operator: ClassVar[str]
 
     conditions: tuple[Condition, ...]
+    # Per operand (its memo key, its bound check) when it is a plain Leaf, else (None, its
+    # bound truth): the loops below evaluate leaves inline, a Python call less per leaf.
+    _plan: tuple[tuple[int | None, AnyType], ...]
 
     def __new__(cls, *conditions: Condition) -> AnyType:
         if not conditions:
@@ -187,6 +191,7 @@ class _Composite(Condition):
             return flat[0]
         self = super().__new__(cls)
         object.__setattr__(self, "conditions", flat)
+        object.__setattr__(self, "_plan", tuple(_plan(condition) for condition in flat))
         Condition.__init__(self)
         return self
 
@@ -230,9 +235,20 @@ class All(_Composite):
     precedence = ALL_PRECEDENCE
 
     def truth(self, context: Context) -> Truth:
-        unknown = False
-        for condition in self.conditions:
-            value = condition.truth(context)
+        memo, unknown = context.memo, False
+        for key, call in self._plan:
+            if key is None:
+                value = call(context)
+            else:  # Leaf.truth, inlined
+                value = memo.get(key)
+                if value is None:
+                    try:
+                        value = memo[key] = bool(call(context))
+                    except Exception as error:
+                        call.__self__.failed(context, error)
+                        value = None
+                elif value.__class__ is not bool:
+                    value = None
             if value is False:
                 return False
             if value is None:
@@ -248,9 +264,20 @@ class Any(_Composite):
     precedence = ANY_PRECEDENCE
 
     def truth(self, context: Context) -> Truth:
-        unknown = False
-        for condition in self.conditions:
-            value = condition.truth(context)
+        memo, unknown = context.memo, False
+        for key, call in self._plan:
+            if key is None:
+                value = call(context)
+            else:  # Leaf.truth, inlined
+                value = memo.get(key)
+                if value is None:
+                    try:
+                        value = memo[key] = bool(call(context))
+                    except Exception as error:
+                        call.__self__.failed(context, error)
+                        value = None
+                elif value.__class__ is not bool:
+                    value = None
             if value is True:
                 return True
             if value is None:
@@ -314,14 +341,16 @@ class Leaf(Condition):
     A leaf is evaluated at most once per context: the result (or the exception) is memoised.
     """
 
-    __slots__ = ("args",)
+    __slots__ = ("_key", "args")
     kind: ClassVar[str]
 
     args: tuple[AnyType, ...]
+    _key: int
 
     def __init__(self, *args: AnyType) -> None:
         object.__setattr__(self, "args", args)
         super().__init__()
+        object.__setattr__(self, "_key", _memo_key((self._value_class(), args)))
 
     def check(self, context: Context) -> bool:
         """Look the thing up; may raise, which makes the leaf unknown (not met)."""
@@ -348,34 +377,42 @@ class Leaf(Condition):
         return (type(self), self.args)
 
     def truth(self, context: Context) -> Truth:
-        value = context.memo.get(self)
+        # The hot path: one memo lookup by a precomputed key (a tuple hashes in C, where the
+        # leaf's own __hash__ would be a Python call), the check, one memo store.
+        memo = context.memo
+        key = self._key
+        value = memo.get(key)
         if value is None:
-            value = self._compute(context)
+            try:
+                value = memo[key] = bool(self.check(context))
+            except Exception as error:
+                self.failed(context, error)
+                return None
+            return value
         return value if value.__class__ is bool else None  # type: ignore[return-value]
 
-    def _compute(self, context: Context) -> bool | BaseException:
-        value: bool | BaseException
-        try:
-            value = bool(self.check(context))
-        except Exception as error:
-            if context.strict:
-                raise
-            value = error
-            if context.first_failure(self):
-                logger.warning(
-                    "Condition %s raised %s: %s; counted as not met",
-                    self,
-                    type(error).__name__,
-                    error,
-                    exc_info=error,
-                )
-        context.memo[self] = value
-        return value
+    def failed(self, context: Context, error: Exception) -> None:
+        """Record that ``check`` raised ``error``: memoised, logged once, re-raised if strict."""
+        if context.strict:
+            raise error
+        context.memo[self._key] = error
+        if context.first_failure(self):
+            logger.warning(
+                "Condition %s raised %s: %s; counted as not met",
+                self,
+                type(error).__name__,
+                error,
+                exc_info=error,
+            )
+
+    def memo_key(self) -> int:
+        """Return the key of this leaf's result in ``Context.memo`` (equal leaves share it)."""
+        return self._key
 
     def explain(self, context: Context) -> Explanation:
-        from_memo = self in context.memo
+        from_memo = self._key in context.memo
         self.truth(context)
-        value = context.memo[self]
+        value = context.memo[self._key]
         error = value if isinstance(value, BaseException) else None
         try:
             detail = self.detail(context)
@@ -394,6 +431,26 @@ class Leaf(Condition):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(map(repr, self.args))})"
+
+
+def _plan(condition: Condition) -> tuple[int | None, AnyType]:
+    if type(condition).truth is Leaf.truth:
+        assert isinstance(condition, Leaf)
+        return (condition._key, condition.check)
+    return (None, condition.truth)
+
+
+# Equal leaves share one small int as memo key: an int hashes and compares faster than the
+# (class, args) tuple it stands for, on the hottest path. One entry per distinct leaf value.
+_memo_keys: dict[tuple[AnyType, ...], int] = {}
+_key_numbers = itertools.count()
+
+
+def _memo_key(value: tuple[AnyType, ...]) -> int:
+    key = _memo_keys.get(value)
+    if key is None:
+        key = _memo_keys.setdefault(value, next(_key_numbers))
+    return key
 
 
 def _require_condition(value: object, operator: str) -> Condition:

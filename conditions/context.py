@@ -47,9 +47,9 @@ class Context:
         # Unset, it follows SWITCHYARD["STRICT_CONDITIONS"], read now so override_settings works.
         self.strict = strict_default() if strict is None else strict
         self.extra = extra
-        # leaf -> bool, or the exception the leaf raised (which counts as False).
+        # leaf.memo_key() -> bool, or the exception the leaf raised (which counts as False).
         self.memo: dict[Any, bool | BaseException] = {}
-        self._logged: set[Any] = set()
+        self._logged: set[Any] | None = None  # leaves that failed (made on the first failure)
         # Per-context lookups leaves share (the flag snapshot in force, ...), by private keys.
         self.lookups: dict[Any, Any] = {}
         # Cache values fetched ahead, in the request's single cache round trip (see
@@ -61,13 +61,26 @@ class Context:
         cls, request: HttpRequest, *, strict: bool | None = None, **extra: Any
     ) -> Context:
         """Build the context of ``request``: its user and, under django-tenants, its tenant."""
-        return cls(
-            request=request,
-            user=getattr(request, "user", None),
-            tenant=getattr(request, "tenant", None),
-            strict=strict,
-            **extra,
-        )
+        if extra or cls is not Context:
+            return cls(
+                request=request,
+                user=getattr(request, "user", None),
+                tenant=getattr(request, "tenant", None),
+                strict=strict,
+                **extra,
+            )
+        # Once per request: the same as Context(...) without the keyword-argument packing.
+        self = object.__new__(Context)
+        self.request = request
+        self.user = getattr(request, "user", None)
+        self.tenant = getattr(request, "tenant", None)
+        self.strict = strict_default() if strict is None else strict
+        self.extra = {}
+        self.memo = {}
+        self._logged = None
+        self.lookups = {}
+        self.prefetched = None
+        return self
 
     def __getattr__(self, name: str) -> Any:
         # Only reached for names that are not slots: the extra values.
@@ -81,7 +94,9 @@ class Context:
 
     def first_failure(self, leaf: Any) -> bool:
         """Return True the first time ``leaf`` fails in this context (so it is logged once)."""
-        if leaf in self._logged:
+        if self._logged is None:
+            self._logged = set()
+        elif leaf in self._logged:
             return False
         self._logged.add(leaf)
         return True
@@ -94,6 +109,21 @@ class Context:
         return f"Context({', '.join(parts)})"
 
 
+# LazySettings keeps every setting it has served in its own __dict__ and clears that dict
+# whenever the settings change (override_settings included). Reading it directly skips
+# LazyObject.__getattribute__, a Python call per read that dominates a Setting leaf's cost.
+served: dict[str, Any] = object.__getattribute__(settings, "__dict__")
+_MISSING = object()
+
+
+def read_setting(name: str, default: Any = None) -> Any:
+    """Return ``settings.<name>``, or ``default`` when it is not defined; fast when warm."""
+    value = served.get(name, _MISSING)
+    if value is _MISSING:
+        value = getattr(settings, name, default)
+    return value
+
+
 def strict_default() -> bool:
     """Return ``SWITCHYARD["STRICT_CONDITIONS"]`` (False when unset)."""
-    return bool(getattr(settings, "SWITCHYARD", {}).get("STRICT_CONDITIONS", False))
+    return bool(read_setting("SWITCHYARD", {}).get("STRICT_CONDITIONS", False))

@@ -18,6 +18,7 @@ from conditions.base import Leaf
 from conditions.context import Context
 from conditions.kinds import register_kind
 from conditions.snapshot import (
+    SNAPSHOT,
     FlagEntry,
     flags_changed,
     public_schema,
@@ -116,11 +117,11 @@ def _stock(entry: FlagEntry, request: Any, read_only: bool) -> tuple[bool, str]:
 
 
 def _percent(entry: FlagEntry, request: Any, read_only: bool) -> tuple[bool, str]:
-    from waffle.models import set_flag
-
     flag, name = entry.flag, entry.flag.name
     if not (flag.percent and flag.percent > 0):
         return False, "no rule matched"
+    from waffle.models import set_flag
+
     label = f"percent {flag.percent}%"
     if not hasattr(request, "waffles"):
         request.waffles = {}
@@ -159,13 +160,38 @@ class Flag(Leaf):
         return str(self.args[0])
 
     def check(self, context: Context) -> bool:
-        return self._decide(context, read_only=False)[0]
+        entry = (context.lookups.get(SNAPSHOT) or snapshot(context)).flags.get(self.args[0])
+        # The common cases first, without building an explanation (see FlagEntry).
+        if entry is not None:
+            if entry.static is not None:
+                return bool(entry.static)
+            request = context.request
+            if entry.user_rules_only and request is not None:
+                # _for_user() as one expression, without its explanation (hot path).
+                user = getattr(request, "user", None)
+                if not user:
+                    return False
+                flag = entry.flag
+                return bool(
+                    (flag.authenticated and user.is_authenticated)
+                    or (flag.staff and getattr(user, "is_staff", False))
+                    or (flag.superusers and getattr(user, "is_superuser", False))
+                    or (entry.user_ids and getattr(user, "pk", None) in entry.user_ids)
+                    or (
+                        entry.group_ids
+                        and hasattr(user, "groups")
+                        and not entry.group_ids.isdisjoint(user_groups(user))
+                    )
+                )
+        return self._decide(context, entry, read_only=False)[0]
 
     def detail(self, context: Context) -> str:
-        return self._decide(context, read_only=True)[1]
-
-    def _decide(self, context: Context, read_only: bool) -> tuple[bool, str]:
         entry = snapshot(context).flags.get(self.args[0])
+        return self._decide(context, entry, read_only=True)[1]
+
+    def _decide(
+        self, context: Context, entry: FlagEntry | None, read_only: bool
+    ) -> tuple[bool, str]:
         if entry is None:
             return self._missing(context, read_only)
         request = context.request

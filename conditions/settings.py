@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 
 from conditions.base import Leaf
-from conditions.context import Context
+from conditions.context import Context, served
 from conditions.kinds import register_kind
 from conditions.quoting import BARE_ARGUMENT, quote
 
@@ -72,7 +72,9 @@ class Setting(Leaf):
         return str(self.args[0])
 
     def check(self, context: Context) -> bool:
-        current = getattr(settings, self.args[0], _MISSING)
+        current = served.get(self.args[0], _MISSING)  # read_setting(), inlined: hot path
+        if current is _MISSING:
+            current = getattr(settings, self.args[0], _MISSING)
         if current is _MISSING:
             return False
         if len(self.args) == 1:

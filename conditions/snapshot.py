@@ -36,7 +36,7 @@ STAMP_TIMEOUT = 10 * 60
 
 require_key(STAMP_KEY)
 
-_LOOKUP = object()  # the key of the snapshot in force in Context.lookups
+SNAPSHOT = object()  # the key of the snapshot in force in Context.lookups
 _lock = threading.Lock()
 _current: Snapshot | None = None
 
@@ -46,7 +46,7 @@ def snapshot_stamp_key() -> str:
     return STAMP_KEY
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class FlagEntry:
     """A loaded flag and how to evaluate it: ``context`` (``is_active_for_context``),
     ``stock`` (waffle's own rules, re-implemented on preloaded ids) or ``model`` (the model's
@@ -56,9 +56,14 @@ class FlagEntry:
     mode: str
     user_ids: frozenset[Any] = frozenset()
     group_ids: frozenset[Any] = frozenset()
+    # Stock flags only, from the flag and waffle's settings at load time (a WAFFLE_* setting
+    # change drops the snapshot): the answer when "everyone" decides it, and whether only
+    # the user rules (no testing, languages or percent) can decide otherwise.
+    static: bool | None = None
+    user_rules_only: bool = False
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class Snapshot:
     """Every waffle flag, switch and sample of one stamp, by name."""
 
@@ -84,7 +89,7 @@ class Snapshot:
 
 def snapshot(context: Context) -> Snapshot:
     """Return the snapshot in force for ``context`` (checked once per context)."""
-    found: Snapshot | None = context.lookups.get(_LOOKUP)
+    found: Snapshot | None = context.lookups.get(SNAPSHOT)
     if found is None:
         stamp = prefetched_value(context, STAMP_KEY)
         found = _current
@@ -92,7 +97,7 @@ def snapshot(context: Context) -> Snapshot:
             found = _reload(stamp)
             if context.prefetched is not None:
                 context.prefetched[STAMP_KEY] = found.stamp
-        context.lookups[_LOOKUP] = found
+        context.lookups[SNAPSHOT] = found
     return found
 
 
@@ -178,6 +183,7 @@ def _load(stamp: str) -> Snapshot:
 
 def _load_flags(flag_model: Any, alias: str) -> dict[str, FlagEntry]:
     from waffle.models import AbstractBaseFlag, AbstractUserFlag
+    from waffle.utils import get_setting
 
     queryset = flag_model.objects.using(alias)
     # A custom flag model may say what its in-memory evaluation needs loaded.
@@ -192,6 +198,7 @@ def _load_flags(flag_model: Any, alias: str) -> dict[str, FlagEntry]:
         flag_model.is_active is AbstractBaseFlag.is_active
         and flag_model.is_active_for_user is AbstractUserFlag.is_active_for_user
     )
+    override = bool(get_setting("OVERRIDE"))
     entries = {}
     for flag in rows:
         users = frozenset(user_ids.get(flag.pk, ()))
@@ -206,7 +213,11 @@ def _load_flags(flag_model: Any, alias: str) -> dict[str, FlagEntry]:
             # waffle's own methods then read the preloaded ids instead of its cache.
             flag._get_user_ids = users.copy
             flag._get_group_ids = groups.copy
-        entries[flag.name] = FlagEntry(flag, mode, users, groups)
+        static, user_rules_only = None, False
+        if mode == "stock" and not override:
+            static = flag.everyone
+            user_rules_only = not (flag.testing or flag.languages or flag.percent)
+        entries[flag.name] = FlagEntry(flag, mode, users, groups, static, user_rules_only)
     return entries
 
 

@@ -12,6 +12,7 @@ import re
 from typing import Any, ClassVar
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.db.models import Q
 
 from conditions.base import Leaf
@@ -74,8 +75,53 @@ def user_groups(user: Any) -> dict[Any, str]:
     return found
 
 
+_backends: list[bool] = []  # [whether ModelBackend is the only backend], once known
+
+
 def _model_backend_only() -> bool:
-    return list(settings.AUTHENTICATION_BACKENDS) == [_MODEL_BACKEND]
+    # Read once (settings access is a Python call through LazySettings), again after a change.
+    if not _backends:
+        _backends.append(list(settings.AUTHENTICATION_BACKENDS) == [_MODEL_BACKEND])
+    return _backends[0]
+
+
+def _backends_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting == "AUTHENTICATION_BACKENDS":
+        _backends.clear()
+
+
+setting_changed.connect(_backends_changed, dispatch_uid="switchyard.conditions.users.backends")
+
+
+_GRANTED = object()  # the key of the user's permissions in Context.lookups
+
+
+class _Everything:
+    """Every permission: an active superuser's."""
+
+    def __contains__(self, permission: object) -> bool:
+        return True
+
+
+class _AskUser:
+    """Permissions decided by ``user.has_perm`` (custom authentication backends)."""
+
+    def __init__(self, user: Any) -> None:
+        self.user = user
+
+    def __contains__(self, permission: object) -> bool:
+        return bool(self.user.has_perm(permission))
+
+
+def _granted(user: Any) -> Any:
+    """Return what ``in`` tests a permission against for ``user``."""
+    if user is None:
+        return frozenset()
+    if not _model_backend_only():
+        return _AskUser(user)
+    if user.is_active and getattr(user, "is_superuser", False):
+        return _Everything()
+    return user_permissions(user)
 
 
 @register_kind
@@ -100,14 +146,10 @@ class Permission(Leaf):
         super().__init__(permission)
 
     def check(self, context: Context) -> bool:
-        user = context.user
-        if user is None:
-            return False
-        if not _model_backend_only():
-            return bool(user.has_perm(self.args[0]))
-        if user.is_active and getattr(user, "is_superuser", False):
-            return True
-        return self.args[0] in user_permissions(user)
+        granted = context.lookups.get(_GRANTED)
+        if granted is None:
+            granted = context.lookups[_GRANTED] = _granted(context.user)
+        return self.args[0] in granted
 
     def detail(self, context: Context) -> str:
         user = context.user
@@ -120,7 +162,7 @@ class Permission(Leaf):
             return f"user {name} is inactive"
         if getattr(user, "is_superuser", False):
             return f"user {name} is a superuser"
-        has = context.memo.get(self) is True
+        has = context.memo.get(self.memo_key()) is True
         via = "" if _model_backend_only() else " (via user.has_perm)"
         return f"user {name} {'has' if has else 'lacks'} it{via}"
 
