@@ -7,13 +7,16 @@ from typing import Any
 
 import pytest
 from asgiref.sync import iscoroutinefunction
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission as AuthPermission
+from django.contrib.contenttypes.models import ContentType
 from django.http import HttpRequest, HttpResponse
 from django.template import Context as TemplateContext
 from django.template import Template
 from django.test import Client, RequestFactory, override_settings
 from django_tenants.utils import tenant_context
 
-from conditions import Context, prefetch
+from conditions import Context, Permission, prefetch
 from engine import NoStrategyAvailable, Reason, StrategyNamespace
 from engine.middleware import StrategyMiddleware
 from engine.selections import write_selection
@@ -175,8 +178,6 @@ def test_the_middleware_works_under_asgi(pro_tenant: Tenant) -> None:
 
 def test_a_user_selection_of_a_logged_in_user(pro_tenant: Tenant) -> None:
     with tenant_context(pro_tenant):
-        from django.contrib.auth import get_user_model
-
         get_user_model().objects.create_user("dora", password="pw-for-dora")
     client = Client(HTTP_HOST="globex.localhost")
     assert client.post("/accounts/login/", {"username": "dora", "password": "pw-for-dora"})
@@ -195,3 +196,24 @@ def test_templates_read_request_strategy(pro_tenant: Tenant) -> None:
     )
     rendered = template.render(TemplateContext({"request": request}))
     assert rendered == "Credit card / payments / card invoice crypto "
+
+
+@TEST_URLS
+def test_a_logged_in_member_with_the_permission_is_offered_invoice(pro_tenant: Tenant) -> None:
+    # request.user is AuthenticationMiddleware's lazy object: permission leaves must see the
+    # user behind it (and not fail closed on the wrapper).
+    permission = next(
+        leaf.args[0] for leaf in Invoice.condition.conditions if isinstance(leaf, Permission)
+    )
+    app_label, codename = permission.split(".")
+    with tenant_context(pro_tenant):
+        content_type, _ = ContentType.objects.get_or_create(app_label=app_label, model="billing")
+        grant, _ = AuthPermission.objects.get_or_create(
+            codename=codename, content_type=content_type, defaults={"name": codename}
+        )
+        member = get_user_model().objects.create_user("member-with-invoice")
+        member.user_permissions.add(grant)
+    client = Client(HTTP_HOST="globex.localhost")
+    with tenant_context(pro_tenant):
+        client.force_login(member)
+    assert client.get("/resolve/").json()["available"] == ["card", "invoice"]
