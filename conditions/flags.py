@@ -197,6 +197,10 @@ class Flag(Leaf):
         request = context.request
         if entry.mode == "context":
             active = bool(entry.flag.is_active_for_context(context))
+            # A model may say why (e.g. "plan pro is targeted"); else name the method.
+            describe = getattr(entry.flag, "describe_for_context", None)
+            if read_only and describe is not None:
+                return active, str(describe(context))
             return active, f"{type(entry.flag).__name__}.is_active_for_context()"
         if request is not None:
             if entry.mode == "stock":

@@ -184,6 +184,15 @@ def test_flag_model_with_is_active_for_context(context_flags: type[ContextFlag])
     assert explanation.detail == "ContextFlag.is_active_for_context()"
 
 
+def test_a_context_flag_model_may_describe_its_decision(
+    context_flags: type[ContextFlag], settings: SettingsWrapper
+) -> None:
+    ContextFlag.objects.create(name="acme_only", note="acme")
+    settings.WAFFLE_FLAG_MODEL = "waffle.DescribedFlag"
+    explanation = Flag("acme_only").explain(Context())
+    assert (explanation.result, explanation.detail) == (False, "on for tenant acme only")
+
+
 def test_warm_flags_cost_no_query_and_no_cache_call(
     matrix: dict[str, Any], django_assert_num_queries: Any
 ) -> None:

@@ -33,6 +33,18 @@ class ContextFlag(AbstractBaseFlag):
         return getattr(context.tenant, "schema_name", None) == self.note
 
 
+class DescribedFlag(ContextFlag):
+    """A context flag that also says why, for explanations."""
+
+    class Meta(AbstractBaseFlag.Meta):
+        app_label = "waffle"
+        db_table = "switchyard_test_describedflag"
+        proxy = True
+
+    def describe_for_context(self, context: Any) -> str:
+        return f"on for tenant {self.note} only"
+
+
 def create_tables(*models: Any) -> None:
     """Create the tables of ``models`` in the current transaction (rolled back with it)."""
     with connection.schema_editor() as editor:
