@@ -63,11 +63,16 @@ class TenantForm(forms.ModelForm):  # type: ignore[type-arg]
         model = Tenant
         fields = ["schema_name", "name", "plan"]
 
+    def clean_domain(self) -> str:
+        return str(self.cleaned_data["domain"]).strip().lower()  # as provision_tenant stores it
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if self.instance.pk is None and not self.errors:
+            # The instance is filled in after clean(): check a tenant built from the data.
+            fields = {name: data.get(name) for name in ("schema_name", "name", "plan")}
             try:
-                check_new_tenant(self.instance, domain=data.get("domain", ""), selections={})
+                check_new_tenant(Tenant(**fields), domain=data.get("domain", ""), selections={})
             except forms.ValidationError as error:
                 self.add_error(None, error)
         return data
