@@ -86,9 +86,12 @@ def forget_hosts(hostnames: Iterable[str]) -> None:
         transaction.on_commit(lambda: switchyard_cache().delete_many(keys))
 
 
-def tenant_saved(sender: Any, instance: Tenant, **kwargs: Any) -> None:
+def tenant_saved(sender: Any, instance: Tenant, created: bool = False, **kwargs: Any) -> None:
     """Forget every host of a tenant that was saved or deleted (its plan may have changed)."""
     from tenants.models import Domain
+
+    if created:
+        return  # a new tenant has no domain yet
 
     forget_hosts(Domain.objects.filter(tenant_id=instance.pk).values_list("domain", flat=True))
 

@@ -148,8 +148,11 @@ _clone_scripts: dict[tuple[str, str], CloneScript] = {}
 
 
 def clone_script(name: str) -> CloneScript:
-    """Return the clone script of template ``name`` (generated once per process and stamp)."""
-    fingerprint = stored_fingerprint(name) or ""
+    """Return the clone script of template ``name`` (generated once per process and stamp).
+
+    Call after ``ensure_template()``, which made the template's stamp the current fingerprint.
+    """
+    fingerprint = migrations_fingerprint()
     key = (name, fingerprint)
     if key not in _clone_scripts:
         _clone_scripts[key] = CloneScript(name, fingerprint, tuple(_generate(name)))
