@@ -52,12 +52,13 @@ def user_permissions(user: Any) -> frozenset[str]:
     else:
         from django.contrib.auth.models import Permission
 
-        model = type(user)
-        direct = model._meta.get_field("user_permissions").related_query_name()
-        via_group = f"group__{model._meta.get_field('groups').related_query_name()}"
-        rows = Permission.objects.filter(Q(**{direct: user}) | Q(**{via_group: user})).values_list(
-            "content_type__app_label", "codename"
-        )
+        # user._meta, not type(user): request.user is a SimpleLazyObject around the user.
+        meta = user._meta
+        direct = meta.get_field("user_permissions").related_query_name()
+        via_group = f"group__{meta.get_field('groups').related_query_name()}"
+        rows = Permission.objects.filter(
+            Q(**{direct: user.pk}) | Q(**{via_group: user.pk})
+        ).values_list("content_type__app_label", "codename")
         found = frozenset(f"{app_label}.{codename}" for app_label, codename in rows)
     setattr(user, _PERMS, found)
     return found

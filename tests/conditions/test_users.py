@@ -10,6 +10,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.models import Group as AuthGroup
 from django.contrib.auth.models import Permission as AuthPermission
 from django.test.utils import override_settings
+from django.utils.functional import SimpleLazyObject
 from django_tenants.utils import tenant_context
 
 from conditions import (
@@ -52,6 +53,15 @@ def test_permissions_direct_and_via_groups(bob: Any) -> None:
     assert bob.has_perm("auth.change_group") and not bob.has_perm("auth.delete_group")
     assert Permission("auth.view_group").explain(context).detail == "user bob has it"
     assert Permission("auth.delete_group").explain(context).detail == "user bob lacks it"
+
+
+def test_request_user_lazy_object(bob: Any) -> None:
+    # AuthenticationMiddleware puts a SimpleLazyObject on request.user.
+    lazy = SimpleLazyObject(lambda: type(bob).objects.get(pk=bob.pk))
+    context = Context(user=lazy)
+    assert Permission("auth.change_group").evaluate(context)
+    assert not Permission("auth.delete_group").evaluate(context)
+    assert Group("Editors").evaluate(context) and Authenticated().evaluate(context)
 
 
 def test_permissions_cost_one_query_for_all(bob: Any, django_assert_num_queries: Any) -> None:
