@@ -15,14 +15,22 @@ except ImportError as error:  # pragma: no cover - exercised only without DRF in
     ) from error
 
 from engine.rest_framework.context import request_context
-from engine.rest_framework.fields import StrategyField
+from engine.rest_framework.fields import MultipleStrategyField, StrategyField
 from engine.rest_framework.permissions import CanChangeSelections
-from engine.rest_framework.serializers import RegistrySerializer, SelectionSerializer
+from engine.rest_framework.serializers import (
+    RegistrySerializer,
+    SelectionSerializer,
+    StrategyModelSerializer,
+    StrategyModelSerializerMixin,
+)
 
 __all__ = [
     "CanChangeSelections",
+    "MultipleStrategyField",
     "RegistrySerializer",
     "SelectionSerializer",
     "StrategyField",
+    "StrategyModelSerializer",
+    "StrategyModelSerializerMixin",
     "request_context",
 ]

@@ -7,9 +7,10 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
-from rest_framework.fields import get_error_detail, iter_options
+from rest_framework.fields import get_attribute, get_error_detail, iter_options
 
 from conditions import Context
+from engine.fields import MissingStrategy
 from engine.registry import Registry, get_registry
 from engine.rest_framework.context import request_context
 from engine.strategy import Strategy
@@ -26,21 +27,30 @@ class StrategyField(serializers.Field):  # type: ignore[misc]
     ``conditions.Context`` under ``"switchyard_context"``), else a 400 names it and suggests
     the closest slug. With ``user_selection=True`` it is validated as the request user's own
     choice (the registry must be ``user_selectable``). Its ``choices`` (OPTIONS, the browsable
-    API) are only the strategies available to the request.
+    API) are only the strategies available to the request. When the serializer updates an
+    instance, the value it holds may be sent back unchanged even if it is no longer available
+    (keeping a value is not choosing it), as in the forms.
     """
 
     default_error_messages = {
         "invalid": "Expected a strategy slug (a string), got {type}.",
+        "blank": "This field may not be blank.",
         "anonymous": "A user's own selection needs an authenticated user.",
     }
 
     def __init__(
-        self, registry: type[Registry] | str, *, user_selection: bool = False, **kwargs: Any
+        self,
+        registry: type[Registry] | str,
+        *,
+        user_selection: bool = False,
+        allow_blank: bool = False,
+        **kwargs: Any,
     ) -> None:
         kwargs.setdefault("style", {"base_template": "select.html"})
         super().__init__(**kwargs)
         self._registry = registry
         self.user_selection = user_selection
+        self.allow_blank = allow_blank
 
     @property
     def registry(self) -> type[Registry]:
@@ -61,9 +71,29 @@ class StrategyField(serializers.Field):  # type: ignore[misc]
             )
         return request_context(request)
 
-    def to_internal_value(self, data: Any) -> type[Strategy]:
+    def current_slugs(self) -> frozenset[str]:
+        """Return the slugs the instance being updated holds (none when creating)."""
+        field = self.parent if isinstance(self.parent, serializers.ListField) else self
+        instance = getattr(field.parent, "instance", None)
+        if instance is None or field.source == "*" or isinstance(instance, list | tuple):
+            return frozenset()
+        try:
+            value = get_attribute(instance, field.source_attrs)
+        except (AttributeError, KeyError):
+            return frozenset()
+        values = value if isinstance(value, list | tuple) else [value]
+        return frozenset(slug for item in values if (slug := self.to_representation(item)))
+
+    def to_internal_value(self, data: Any) -> type[Strategy] | MissingStrategy | str:
         if not isinstance(data, str):
             self.fail("invalid", type=type(data).__name__)
+        if data == "":
+            if self.allow_blank:
+                return ""
+            self.fail("blank")
+        registry = self.registry
+        if data in self.current_slugs():
+            return registry.get(data) if data in registry else MissingStrategy(registry.key, data)
         context = self.switchyard_context()
         user = None
         if self.user_selection:
@@ -71,14 +101,14 @@ class StrategyField(serializers.Field):  # type: ignore[misc]
             if user is None or not getattr(user, "is_authenticated", False):
                 self.fail("anonymous")
         try:
-            return self.registry.validate_selection(data, context, user)
+            return registry.validate_selection(data, context, user)
         except DjangoValidationError as error:
             raise serializers.ValidationError(get_error_detail(error)) from None
 
     def to_representation(self, value: Any) -> str | None:
         if value is None or isinstance(value, str):
             return value
-        # A strategy class or instance, or a placeholder of a slug no longer registered.
+        # A strategy class or instance, or a MissingStrategy (a slug no longer registered).
         slug = getattr(value, "slug", None)
         if not isinstance(slug, str):
             raise TypeError(f"{self.field_name}: {value!r} is not a strategy or a slug")
@@ -101,3 +131,23 @@ class StrategyField(serializers.Field):  # type: ignore[misc]
     def iter_options(self) -> Any:
         """Options for the browsable API's select box."""
         return iter_options(self.grouped_choices)
+
+
+class MultipleStrategyField(serializers.ListField):  # type: ignore[misc]
+    """A list of strategies of ``registry``, each validated like a ``StrategyField``."""
+
+    default_error_messages = {"duplicate": "Strategy {slug!r} is listed twice."}
+
+    def __init__(self, registry: type[Registry] | str, **kwargs: Any) -> None:
+        kwargs["child"] = StrategyField(registry)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> list[Any]:
+        chosen: list[Any] = super().to_internal_value(data)
+        seen: set[str] = set()
+        for item in chosen:
+            slug = self.child.to_representation(item)
+            if slug in seen:
+                self.fail("duplicate", slug=slug)
+            seen.add(slug)
+        return chosen

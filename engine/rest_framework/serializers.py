@@ -12,14 +12,20 @@ from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from conditions import Context
+from engine import fields as model_fields
 from engine.exceptions import NoStrategyAvailable
 from engine.registry import Registry
 from engine.resolution import Resolution, Skipped, stored_selections
 from engine.rest_framework.context import request_context
-from engine.rest_framework.fields import CONTEXT_KEY, StrategyField
+from engine.rest_framework.fields import CONTEXT_KEY, MultipleStrategyField, StrategyField
 
 # Sent by the browsable API's forms along with the data; not a field.
 IGNORED_INPUT = frozenset({"csrfmiddlewaretoken"})
+# What a strategy serializer field keeps of the arguments ModelSerializer derives from a model
+# field (max_length and the model's validators are about slugs; the registry checks those).
+KEPT_FIELD_ARGUMENTS = frozenset(
+    {"required", "allow_null", "default", "label", "help_text", "read_only", "allow_empty"}
+)
 
 
 def in_force_data(resolution: Resolution | None) -> dict[str, Any] | None:
@@ -192,3 +198,28 @@ def _url(request: Any, name: str, registry: type[Registry]) -> str | None:
     except NoReverseMatch:
         return None  # serialized outside the API's own URLs
     return str(url)
+
+
+class StrategyModelSerializerMixin:
+    """Maps the model fields ``engine.fields.StrategyField`` / ``MultipleStrategyField`` to the
+    serializer fields that validate against the request (a plain ``ModelSerializer`` would make
+    them ``CharField`` / ``ListField`` and accept any slug)."""
+
+    def build_standard_field(self, field_name: str, model_field: Any) -> tuple[type[Any], Any]:
+        field_class, kwargs = super().build_standard_field(field_name, model_field)  # type: ignore[misc]
+        if isinstance(model_field, model_fields.StrategyField):
+            kept = {name: kwargs[name] for name in KEPT_FIELD_ARGUMENTS if name in kwargs}
+            return StrategyField, {
+                **kept,
+                "registry": model_field.registry_key,
+                "allow_blank": model_field.blank,
+            }
+        if isinstance(model_field, model_fields.MultipleStrategyField):
+            kept = {name: kwargs[name] for name in KEPT_FIELD_ARGUMENTS if name in kwargs}
+            kept.setdefault("allow_empty", model_field.blank)
+            return MultipleStrategyField, {**kept, "registry": model_field.registry_key}
+        return field_class, kwargs
+
+
+class StrategyModelSerializer(StrategyModelSerializerMixin, serializers.ModelSerializer):  # type: ignore[misc]
+    """A ``ModelSerializer`` whose strategy model fields are validated against the request."""

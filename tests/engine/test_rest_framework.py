@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -19,15 +19,17 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
-from rest_framework import serializers
+from rest_framework import serializers, viewsets
+from rest_framework.routers import DefaultRouter
 from rest_framework.test import APIRequestFactory
 
 from conditions import Context, Permission
 from engine import Registry, Strategy
 from engine.models import Selection, SelectionHistory
-from engine.rest_framework import StrategyField
+from engine.rest_framework import MultipleStrategyField, StrategyField, StrategyModelSerializer
 from example_site.strategies import Card, Invoice
 from tenants.models import Tenant
+from tests.engine.surfaces_app.models import Parcel
 
 API = "/api/switchyard/registries/"
 PAYMENTS = f"{API}payments/"
@@ -541,3 +543,90 @@ def test_strategy_field_for_a_user_needs_an_authenticated_user(
     serializer = ThemeSerializer(data={"theme": "light"}, context={"request": request})
     assert not serializer.is_valid()
     assert serializer.errors["theme"][0].code == "anonymous"
+
+
+# -- StrategyModelSerializer: model strategy fields validated like the rest ---------------------
+
+
+class ParcelSerializer(StrategyModelSerializer):
+    class Meta:
+        model = Parcel
+        fields = ["id", "name", "courier", "backup", "alerts"]
+
+
+class ParcelViewSet(viewsets.ModelViewSet):  # type: ignore[misc]
+    queryset = Parcel.objects.order_by("pk")
+    serializer_class = ParcelSerializer
+    permission_classes: ClassVar[list[Any]] = []
+
+
+parcels = DefaultRouter()
+parcels.register("parcels", ParcelViewSet, basename="parcel")
+urlpatterns = [*parcels.urls]
+PARCELS = pytest.mark.urls(__name__)
+
+
+def parcel_serializer(tenant: Tenant, instance: Any = None, **data: Any) -> ParcelSerializer:
+    context = {"switchyard_context": Context(tenant=tenant)}
+    return ParcelSerializer(instance, data={"name": "box", **data}, context=context)
+
+
+def test_model_serializer_maps_strategy_fields(db: None) -> None:
+    fields = ParcelSerializer().fields
+    assert type(fields["courier"]) is StrategyField
+    assert fields["courier"].registry.key == "surface_couriers"
+    assert fields["courier"].required is False  # the model field has a default
+    assert fields["backup"].allow_blank is True
+    assert type(fields["alerts"]) is MultipleStrategyField
+
+
+def test_model_serializer_refuses_what_the_context_may_not_use(free_tenant: Tenant) -> None:
+    with tenant_context(free_tenant):
+        refused = parcel_serializer(free_tenant, courier="express", alerts=["email", "sms"])
+        assert not refused.is_valid()
+        assert refused.errors["courier"][0].code == "unavailable"
+        assert refused.errors["alerts"][1][0].code == "unavailable"  # sms needs pro
+        twice = parcel_serializer(free_tenant, alerts=["email", "email"])
+        assert not twice.is_valid()
+        assert twice.errors["alerts"] == ["Strategy 'email' is listed twice."]
+        accepted = parcel_serializer(free_tenant, courier="post", backup="", alerts=["email"])
+        assert accepted.is_valid(), accepted.errors
+        parcel = accepted.save()
+        assert (parcel.courier.slug, parcel.backup, [a.slug for a in parcel.alerts]) == (
+            "post",
+            None,
+            ["email"],
+        )
+
+
+def test_model_serializer_keeps_a_value_it_is_not_changing(free_tenant: Tenant) -> None:
+    with tenant_context(free_tenant):
+        parcel = Parcel.objects.create(name="old", courier="freight", alerts=["retired"])
+        kept = parcel_serializer(free_tenant, parcel, courier="freight", alerts=["retired"])
+        assert kept.is_valid(), kept.errors  # keeping a value is not choosing it
+        kept.save()
+        changed = parcel_serializer(free_tenant, parcel, courier="express")
+        assert not changed.is_valid()
+        assert changed.errors["courier"][0].code == "unavailable"
+        parcel.refresh_from_db()
+        assert Parcel.objects.values_list("courier", "alerts").get() == ("freight", ["retired"])
+
+
+@PARCELS
+def test_a_model_viewset_validates_against_the_requests_tenant(
+    free_tenant: Tenant, enterprise_tenant: Tenant
+) -> None:
+    body = {"name": "pallet", "courier": "freight", "alerts": ["email"]}
+    refused = client_for(free_tenant).post("/parcels/", json.dumps(body), content_type=JSON)
+    assert refused.status_code == 400
+    assert refused.json()["courier"] == [
+        "Strategy 'freight' of 'surface_couriers' is not available here: plan:enterprise "
+        "is not met."
+    ]
+    created = client_for(enterprise_tenant).post("/parcels/", json.dumps(body), content_type=JSON)
+    assert created.status_code == 201, created.json()
+    assert created.json()["courier"] == "freight"
+    with tenant_context(free_tenant):
+        assert not Parcel.objects.exists()
+    with tenant_context(enterprise_tenant):
+        assert Parcel.objects.get().courier.slug == "freight"
