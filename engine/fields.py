@@ -208,7 +208,9 @@ class StrategyDescriptor(DeferredAttribute):
         return self.field.strategy_for(super().__get__(instance, cls))
 
     def __set__(self, instance: Any, value: Any) -> None:
-        instance.__dict__[self.field.attname] = self.field.to_python(value)
+        slug = self.field.to_python(value)
+        # "No strategy" reads as None; a column without NULL stores it as "".
+        instance.__dict__[self.field.attname] = "" if slug is None and not self.field.null else slug
 
     def raw(self, instance: Any) -> str | None:
         """Return the stored slug itself (loading a deferred field)."""
@@ -328,7 +330,10 @@ class MultipleStrategyDescriptor(DeferredAttribute):
         return tuple(self.field.strategy_for(slug) for slug in raw)
 
     def __set__(self, instance: Any, value: Any) -> None:
-        instance.__dict__[self.field.attname] = self.field.slugs_of(value)
+        slugs = self.field.slugs_of(value)
+        instance.__dict__[self.field.attname] = (
+            [] if slugs is None and not self.field.null else slugs
+        )
 
     def raw(self, instance: Any) -> list[str] | None:
         """Return the stored slugs themselves (loading a deferred field)."""
@@ -422,6 +427,8 @@ class MultipleStrategyField(_StrategyFieldBase, ArrayField):  # type: ignore[mis
         from engine.forms import StrategyMultipleChoiceField
 
         kwargs.setdefault("form_class", StrategyMultipleChoiceField)
+        # The default (list) is callable, but needs no hidden initial to tell changes apart.
+        kwargs.setdefault("show_hidden_initial", False)
         kwargs.setdefault("registry", self._registry_ref)
         return models.Field.formfield(self, **kwargs)  # type: ignore[no-any-return]
 

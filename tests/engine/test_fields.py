@@ -312,3 +312,17 @@ def test_duplicates_are_refused(globex: Tenant) -> None:
     parcel = Parcel(name="box", alerts=[Email, "email"])
     with pytest.raises(ValidationError, match="Strategy 'email' is listed twice"):
         parcel.full_clean()
+
+
+def test_no_strategy_reads_as_none_and_stays_blank(globex: Tenant) -> None:
+    parcel = Parcel.objects.create(name="box")
+    parcel.refresh_from_db()  # copies values through the attribute: None must stay ""
+    assert parcel.backup is None
+    parcel.save()
+    assert stored(parcel, "backup") == ""
+    parcel.backup = None
+    parcel.courier = None
+    assert parcel.backup is None and parcel.courier is None
+    with pytest.raises(ValidationError) as raised:
+        parcel.full_clean()
+    assert set(raised.value.error_dict) == {"courier"}  # required; backup may be blank

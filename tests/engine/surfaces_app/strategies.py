@@ -15,6 +15,7 @@ class Couriers(Registry):
     """How parcels are shipped."""
 
     key = "surface_couriers"
+    label = "Couriers"
     default = "post"
 
 
