@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods
 
+from conditions import Permission
 from conditions.users import user_groups
 from engine import RegistryExplanation, StrategyNamespace, get_registry
 from engine.forms import SelectionsForm
@@ -29,8 +30,9 @@ from example_site.registries.exports import order_rows
 from tenants.models import Tenant
 
 # Who may choose the tenant's strategies: the permission of the engine's Selection model,
-# which the tenant's admin uses too (owners are superusers, so they have it).
-SETTINGS_PERMISSION = "engine.change_selection"
+# which the tenant's admin uses too (owners are superusers, so they have it). A condition, so
+# the permissions the dashboard's conditions loaded answer it without another query.
+MAY_CHANGE_SETTINGS = Permission("engine.change_selection")
 
 
 @dataclass(frozen=True)
@@ -61,14 +63,15 @@ def tenant_of(request: HttpRequest) -> Tenant:
     return tenant
 
 
-def may_change_settings(user: Any) -> bool:
-    return bool(user.is_authenticated and user.has_perm(SETTINGS_PERMISSION))
+def may_change_settings(request: HttpRequest) -> bool:
+    """Return whether the request's user may choose the tenant's strategies."""
+    return MAY_CHANGE_SETTINGS.evaluate(strategies(request).context)
 
 
 def page(request: HttpRequest, template: str, **context: Any) -> HttpResponse:
     """Render a tenant page with what every page's navigation needs."""
     context.setdefault("tenant", tenant_of(request))
-    context["may_change_settings"] = may_change_settings(request.user)
+    context["may_change_settings"] = may_change_settings(request)
     return render(request, f"example_site/{template}", context)
 
 
@@ -88,7 +91,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def settings_page(request: HttpRequest) -> HttpResponse:
     """The owner chooses among the strategies available; anybody else gets 403."""
-    if not may_change_settings(request.user):
+    if not may_change_settings(request):
         raise PermissionDenied("Only the tenant's owner may choose its strategies.")
     context = strategies(request).context
     data = request.POST if request.method == "POST" else None

@@ -121,8 +121,7 @@ class Json(Exporter):
         total = sum((row.total for row in rows), Decimal("0.00"))
         document = {
             "orders": [
-                dict(zip(OrderRow.columns(), map(_plain, astuple(row)), strict=True))
-                for row in rows
+                dict(zip(OrderRow.columns(), map(_json, astuple(row)), strict=True)) for row in rows
             ],
             "count": len(rows),
             "total": str(total),
@@ -174,6 +173,11 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     return "" if value is None else value
+
+
+def _json(value: Any) -> Any:
+    """A value as JSON writes it: like ``_plain``, but None stays null."""
+    return None if value is None else _plain(value)
 
 
 def _cell(value: Any) -> Any:

@@ -23,12 +23,14 @@ from tenants.conditions import PlanAtLeast
 if TYPE_CHECKING:
     from example_site.models import Order, OutboxMessage
 
-# GSM 03.38's basic character set: an SMS of these alone is 7-bit (160 per part, 153 when
-# split); anything else makes the whole message UCS-2 (70 per part, 67 when split).
+# GSM 03.38: a text of the basic set (one septet each) and the extension table (two septets:
+# an escape and the character) is sent 7-bit, 160 septets in one part or 153 per part when
+# split; anything else makes the whole text UCS-2, 70 characters in one part or 67 per part.
 GSM_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
+GSM_EXTENSION = frozenset("\f^{}\\[~]|€")
 
 
 class NotificationChannels(Registry):
@@ -115,13 +117,26 @@ class Sms(Notifier):
 
 
 def sms_parts(text: str) -> tuple[str, list[str]]:
-    """Return the encoding (``GSM-7`` or ``UCS-2``) and the parts ``text`` is sent as."""
-    gsm = all(character in GSM_BASIC for character in text)
-    single, multi = (160, 153) if gsm else (70, 67)
-    if len(text) <= single:
-        return ("GSM-7" if gsm else "UCS-2"), [text]
-    parts = [text[start : start + multi] for start in range(0, len(text), multi)]
-    return ("GSM-7" if gsm else "UCS-2"), parts
+    """Return the encoding (``GSM-7`` or ``UCS-2``) and the parts ``text`` is sent as.
+
+    A part never ends between an extension character's escape and the character itself.
+    """
+    if all(character in GSM_BASIC or character in GSM_EXTENSION for character in text):
+        encoding, single, limit = "GSM-7", 160, 153
+        cost = [2 if character in GSM_EXTENSION else 1 for character in text]
+    else:
+        encoding, single, limit = "UCS-2", 70, 67
+        cost = [1] * len(text)
+    if sum(cost) <= single:
+        return encoding, [text]
+    parts, start, used = [], 0, 0
+    for index, septets in enumerate(cost):
+        if used + septets > limit:
+            parts.append(text[start:index])
+            start, used = index, 0
+        used += septets
+    parts.append(text[start:])
+    return encoding, parts
 
 
 class Slack(Notifier):
