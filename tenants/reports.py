@@ -98,6 +98,73 @@ class InactiveSelection:
         return f"{self.registry}={self.slug} ({owner}): {self.detail}{instead}"
 
 
+@dataclass(frozen=True)
+class FlagState:
+    """A platform flag: what it targets, and whether it is on for each tenant."""
+
+    name: str
+    note: str
+    targets: tuple[str, ...]
+    # (schema name, "on" | "off" | "per user"): "per user" when only request or user rules
+    # (staff, superusers, logged-in users, a percentage of requests, ...) can turn it on.
+    tenants: tuple[tuple[str, str], ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "note": self.note,
+            "targets": list(self.targets),
+            "tenants": dict(self.tenants),
+        }
+
+
+def platform_flags(tenants: Iterable[Tenant] | None = None) -> list[FlagState]:
+    """Return every platform flag with its targeting and its state for each tenant (one query)."""
+    from tenants.flags import PlatformFlag
+
+    tenants = all_tenants() if tenants is None else list(tenants)
+    return [
+        FlagState(
+            flag.name,
+            flag.note,
+            _targets(flag),
+            tuple((tenant.schema_name, _flag_state(flag, tenant)) for tenant in tenants),
+        )
+        for flag in PlatformFlag.objects.order_by("name")
+    ]
+
+
+def _targets(flag: Any) -> tuple[str, ...]:
+    if flag.everyone is not None:
+        return (f"everyone: {'on' if flag.everyone else 'off'}",)
+    found = []
+    if flag.tenants:
+        found.append("tenants: " + ", ".join(flag.tenants))
+    if flag.plans:
+        found.append("plans: " + ", ".join(flag.plans))
+    if flag.tenant_percent:
+        found.append(f"{flag.tenant_percent} % of tenants")
+    found.extend(kind for kind in ("staff", "superusers", "authenticated") if getattr(flag, kind))
+    if flag.percent:
+        found.append(f"{flag.percent} % of requests")
+    if flag.testing:
+        found.append("testing")
+    if flag.languages:
+        found.append("languages: " + flag.languages)
+    return tuple(found) or ("nobody",)
+
+
+def _flag_state(flag: Any, tenant: Tenant) -> str:
+    if flag.everyone is not None:
+        return "on" if flag.everyone else "off"
+    if flag.is_active_for_tenant(tenant):
+        return "on"
+    per_request = (flag.staff, flag.superusers, flag.authenticated, flag.percent, flag.testing)
+    if any(per_request) or flag.languages:
+        return "per user"
+    return "off"
+
+
 def all_tenants() -> list[Tenant]:
     """Return every tenant but the public (platform) one, by schema name."""
     return list(
