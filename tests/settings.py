@@ -1,12 +1,17 @@
 """Test settings: the example site, made fast and strict for tests."""
 
 from example_site.settings import *  # noqa: F403
-from example_site.settings import DATABASES, INSTALLED_APPS, TENANT_APPS
+from example_site.settings import DATABASES, INSTALLED_APPS, SHARED_APPS, TENANT_APPS
 
 # A tenant app whose models use engine.fields (tests of fields, forms and the admin).
 SURFACES_APP = "tests.engine.surfaces_app"
 TENANT_APPS = [*TENANT_APPS, SURFACES_APP]
 INSTALLED_APPS = [*INSTALLED_APPS, SURFACES_APP]
+
+# Stock and custom waffle flag models for the conditions tests (public schema, like waffle).
+FLAGS_APP = "tests.conditions.flags_app"
+SHARED_APPS = [*SHARED_APPS, FLAGS_APP]
+INSTALLED_APPS = [*INSTALLED_APPS, FLAGS_APP]
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

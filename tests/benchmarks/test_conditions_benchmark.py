@@ -22,7 +22,7 @@ from django.test.utils import override_settings
 
 from conditions import Condition, Context, Flag, Permission, Setting
 from conditions.prefetch import prefetch
-from tests.conditions.waffle_models import UserFlag, create_tables
+from tests.conditions.flags_app.models import UserFlag
 
 COUNT = 20
 TARGET_RATIO = 10
@@ -45,8 +45,7 @@ def _interleaved_best(*functions: Callable[[], Any], rounds: int = 300) -> list[
 
 @pytest.fixture
 def scenario(db: None, settings: Any) -> Iterator[dict[str, Any]]:
-    create_tables(UserFlag)
-    settings.WAFFLE_FLAG_MODEL = "waffle.UserFlag"
+    settings.WAFFLE_FLAG_MODEL = "conditions_flags.UserFlag"
     content_type = ContentType.objects.get_for_model(UserFlag)
     user = get_user_model().objects.create_user("bench")
     for i in range(COUNT):
@@ -79,7 +78,7 @@ def test_conditions_against_plain_python(
 ) -> None:
     request = scenario["request"]
     conditions: list[Condition] = [
-        (Permission(f"waffle.p{i}") & Setting(f"BENCH_S{i}")) | Flag(f"bench_f{i}")
+        (Permission(f"conditions_flags.p{i}") & Setting(f"BENCH_S{i}")) | Flag(f"bench_f{i}")
         for i in range(COUNT)
     ]
 
@@ -95,12 +94,12 @@ def test_conditions_against_plain_python(
         return [condition.evaluate(context) for condition in conditions]
 
     # The floor: the same logic over inputs already in memory.
-    perms = frozenset(f"waffle.p{i}" for i in range(0, COUNT, 2))
+    perms = frozenset(f"conditions_flags.p{i}" for i in range(0, COUNT, 2))
     setting_values = dict(scenario["settings"])
     flag_values = {f"bench_f{i}": (True, False, False, False)[i % 4] for i in range(COUNT)}
     plain = [
         (
-            lambda p=f"waffle.p{i}", s=f"BENCH_S{i}", f=f"bench_f{i}": (
+            lambda p=f"conditions_flags.p{i}", s=f"BENCH_S{i}", f=f"bench_f{i}": (
                 (p in perms and setting_values[s]) or flag_values[f]
             )
         )

@@ -13,7 +13,7 @@ from django.test import RequestFactory
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from conditions import snapshot
-from tests.conditions.waffle_models import ContextFlag, UserFlag, create_tables
+from tests.conditions.flags_app.models import ContextFlag, UserFlag
 
 
 @pytest.fixture(autouse=True)
@@ -27,16 +27,14 @@ def _fresh_snapshot() -> Iterator[None]:
 @pytest.fixture
 def user_flags(db: None, settings: SettingsWrapper) -> type[UserFlag]:
     """Stock waffle flags (users, groups, percent, ...) as the flag model."""
-    create_tables(UserFlag)
-    settings.WAFFLE_FLAG_MODEL = "waffle.UserFlag"
+    settings.WAFFLE_FLAG_MODEL = "conditions_flags.UserFlag"
     return UserFlag
 
 
 @pytest.fixture
 def context_flags(db: None, settings: SettingsWrapper) -> type[ContextFlag]:
     """A flag model with ``is_active_for_context`` as the flag model."""
-    create_tables(ContextFlag)
-    settings.WAFFLE_FLAG_MODEL = "waffle.ContextFlag"
+    settings.WAFFLE_FLAG_MODEL = "conditions_flags.ContextFlag"
     return ContextFlag
 
 

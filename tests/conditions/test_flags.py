@@ -18,7 +18,7 @@ from waffle.models import Switch as WaffleSwitch
 
 from conditions import Context, Flag, Sample, Switch
 from tests.conditions.conftest import make_request
-from tests.conditions.waffle_models import ContextFlag, UserFlag
+from tests.conditions.flags_app.models import ContextFlag, UserFlag
 
 FLAG_ROWS: list[dict[str, Any]] = [
     {"name": "on", "everyone": True},
@@ -188,7 +188,7 @@ def test_a_context_flag_model_may_describe_its_decision(
     context_flags: type[ContextFlag], settings: SettingsWrapper
 ) -> None:
     ContextFlag.objects.create(name="acme_only", note="acme")
-    settings.WAFFLE_FLAG_MODEL = "waffle.DescribedFlag"
+    settings.WAFFLE_FLAG_MODEL = "conditions_flags.DescribedFlag"
     explanation = Flag("acme_only").explain(Context())
     assert (explanation.result, explanation.detail) == (False, "on for tenant acme only")
 

@@ -16,7 +16,7 @@ from waffle.models import Switch as WaffleSwitch
 from conditions import Context, Flag, Sample, Switch
 from conditions.prefetch import cache, prefetch, required_keys
 from conditions.snapshot import STAMP_KEY, flags_changed, snapshot_stamp_key
-from tests.conditions.waffle_models import UserFlag
+from tests.conditions.flags_app.models import UserFlag
 
 
 def queries(function: Any) -> int:
