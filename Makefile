@@ -21,7 +21,7 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 ## demo: migrate, seed the demo tenants and serve them at http://<tenant>.localhost:8000/
 demo: $(INSTALLED)
 	$(MANAGE) migrate_schemas --noinput
-	$(MANAGE) seed_demo
+	$(MANAGE) seed_demo --port $(PORT)
 	$(MANAGE) runserver $(HOST):$(PORT)
 
 ## test: the whole test suite (benchmarks run once each, unmeasured), then tests/plain: the
