@@ -150,11 +150,14 @@ class _StrategyFieldBase:
 
     def strategy_for(self, slug: str | None) -> type[Strategy] | MissingStrategy | None:
         """Return the strategy class stored as ``slug`` (a ``MissingStrategy`` if unknown)."""
-        if slug is None or slug == "":
+        if not slug:
             return None
-        registry = self.registry
-        if slug in registry:
-            return registry.get(slug)
+        ref = self._registry_ref
+        registry = ref if isinstance(ref, RegistryMeta) else get_registry(ref)
+        # The registry's own immutable map (what Registry.get reads): one lookup per read.
+        strategy = registry._members.by_slug.get(slug)
+        if strategy is not None:
+            return strategy
         self._log_missing(slug)
         return MissingStrategy(registry.key, slug)
 
@@ -205,7 +208,11 @@ class StrategyDescriptor(DeferredAttribute):
     def __get__(self, instance: Any, cls: Any = None) -> Any:
         if instance is None:
             return self
-        return self.field.strategy_for(super().__get__(instance, cls))
+        try:
+            slug = instance.__dict__[self.field.attname]
+        except KeyError:  # deferred: Django loads it
+            slug = super().__get__(instance, cls)
+        return self.field.strategy_for(slug)
 
     def __set__(self, instance: Any, value: Any) -> None:
         slug = self.field.to_python(value)
