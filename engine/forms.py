@@ -122,8 +122,6 @@ class StrategyChoiceField(StrategyChoicesMixin, forms.ChoiceField):
         empty_label: str = "None",
         **kwargs: Any,
     ) -> None:
-        kwargs.pop("max_length", None)  # from a CharField-based model field
-        kwargs.pop("empty_value", None)
         super().__init__(choices=(), **kwargs)
         self.empty_label = empty_label
         self._setup(registry, context, user)
@@ -284,9 +282,16 @@ class SelectionsForm(forms.Form):
     def _registries(self, chosen: Iterable[str | type[Registry]] | None) -> list[type[Registry]]:
         if chosen is None:
             found = [registries()[key] for key in sorted(registries())]
-        else:
-            found = [get_registry(key) for key in chosen]
-        return [registry for registry in found if registry.user_selectable or not self.for_user]
+            return [registry for registry in found if registry.user_selectable or not self.for_user]
+        found = [get_registry(key) for key in chosen]
+        if self.for_user:
+            refused = ", ".join(repr(r.key) for r in found if not r.user_selectable)
+            if refused:
+                raise ValueError(
+                    "SelectionsForm(for_user=True) edits users' own choices; these registries "
+                    f"do not allow them (user_selectable is False): {refused}."
+                )
+        return found
 
     def _field(self, registry: type[Registry], stored: str | None) -> StrategyChoiceField:
         initial = stored if stored is not None else self._in_force(registry)

@@ -383,9 +383,19 @@ def test_the_tenant_form_starts_at_the_tenant_level_not_the_users_choice(globex:
     assert form["surface_looks"].value() == "light"  # the default, not the member's dark
 
 
-def test_for_user_needs_a_signed_in_user(globex: Tenant) -> None:
+def test_for_user_needs_a_signed_in_user_and_user_selectable_registries(globex: Tenant) -> None:
     with pytest.raises(ValueError, match="needs a context with a signed-in user"):
         SelectionsForm(context_of(globex), for_user=True)
+    member = make_user(globex, "member")
+    with pytest.raises(
+        ValueError, match=r"do not allow them .*: 'surface_couriers', 'surface_alerts'\.$"
+    ):
+        SelectionsForm(context_of(globex, member), for_user=True, registries=OURS)
+
+
+def test_unknown_registry_keys_are_refused_with_a_suggestion(globex: Tenant) -> None:
+    with pytest.raises(KeyError, match="Did you mean 'surface_couriers'"):
+        SelectionsForm(context_of(globex), registries=["surface_courier"])
 
 
 def test_entries_pair_each_field_with_its_explanation(globex: Tenant, owner: Any) -> None:
