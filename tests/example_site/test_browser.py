@@ -283,3 +283,14 @@ def test_the_platform_shows_every_tenant_and_the_flags(browse: Any) -> None:
     assert "invoice" in platform.text("#tenant-initech")
     assert platform.page.locator("#flags").count() == 1
     platform.shot("platform-strategies")
+
+
+def test_a_missing_browser_is_a_skip_but_a_failure_under_ci(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="install it with `apt-get install chromium`"):
+        unavailable("No Chromium at /nowhere")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true: this is a failure, not a skip"):
+        unavailable("No Chromium at /nowhere")
