@@ -17,7 +17,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from engine import selecting
 from engine.exceptions import RegistrationError, UnknownRegistry, UnknownStrategy
+from engine.explain import explain
+from engine.resolution import available, resolve
 
 if TYPE_CHECKING:
     from conditions import Context
@@ -147,9 +150,7 @@ class Registry(metaclass=RegistryMeta):
     @classmethod
     def available(cls, context: Context) -> list[type[Strategy]]:
         """Return the strategies whose condition is met in ``context``, in order."""
-        from engine.resolution import is_available
-
-        return [strategy for strategy in cls._members.ordered if is_available(strategy, context)]
+        return available(cls._members.ordered, context)
 
     @classmethod
     def choices(cls, context: Context | None = None) -> list[tuple[str, str]]:
@@ -160,15 +161,11 @@ class Registry(metaclass=RegistryMeta):
     @classmethod
     def resolve(cls, context: Context) -> Resolution:
         """Return the strategy in force for ``context`` and why (see ``engine.resolution``)."""
-        from engine.resolution import resolve
-
         return resolve(cls, context)
 
     @classmethod
     def explain(cls, context: Context) -> RegistryExplanation:
         """Return, for every strategy, whether it is available and why, and what is in force."""
-        from engine.explain import explain
-
         return explain(cls, context)
 
     @classmethod
@@ -181,9 +178,7 @@ class Registry(metaclass=RegistryMeta):
     @classmethod
     def validate_selection(cls, slug: str, context: Context, user: Any = None) -> type[Strategy]:
         """Return the strategy ``slug`` if ``context`` may select it, else ``ValidationError``."""
-        from engine.selecting import validate_selection
-
-        return validate_selection(cls, slug, context, user)
+        return selecting.validate_selection(cls, slug, context, user)
 
     @classmethod
     def select(
@@ -196,18 +191,14 @@ class Registry(metaclass=RegistryMeta):
         via: str = "api",
     ) -> Any:
         """Validate, then store ``slug`` as the tenant's (or ``user``'s) choice."""
-        from engine.selecting import select
-
-        return select(cls, slug, context, user, changed_by=changed_by, via=via)
+        return selecting.select(cls, slug, context, user, changed_by=changed_by, via=via)
 
     @classmethod
     def deselect(
         cls, context: Context, user: Any = None, *, changed_by: Any = None, via: str = "api"
     ) -> None:
         """Remove the tenant's (or ``user``'s) stored choice; resolution falls back."""
-        from engine.selecting import deselect
-
-        deselect(cls, context, user, changed_by=changed_by, via=via)
+        selecting.deselect(cls, context, user, changed_by=changed_by, via=via)
 
 
 def registries() -> Mapping[str, type[Registry]]:

@@ -145,6 +145,19 @@ def is_available(strategy: type[Strategy], context: Context) -> bool:
         return False
 
 
+def available(strategies: tuple[type[Strategy], ...], context: Context) -> list[type[Strategy]]:
+    """Return those of ``strategies`` whose condition is met in ``context``, in order."""
+    if not forced_conditions.get():
+        try:
+            # The hot path: conditions fail closed themselves (a raising leaf is "not met").
+            return [
+                strategy for strategy in strategies if strategy.condition.truth(context) is True
+            ]
+        except Exception:
+            pass  # a custom condition raised by itself: judge each strategy on its own below
+    return [strategy for strategy in strategies if is_available(strategy, context)]
+
+
 def explain_strategy(strategy: type[Strategy], context: Context) -> Explanation:
     """Return the explanation of ``strategy``'s condition; an error becomes an unmet node."""
     condition = condition_of(strategy)

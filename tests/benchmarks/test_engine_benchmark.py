@@ -4,13 +4,13 @@ Each strategy carries the conditions benchmark's shape, ``(Permission & Setting)
 with 20 distinct flags (waffle's stock rules, as there). Every round is a new
 request: a new namespace and context from ``StrategyMiddleware``, the stored selections and
 the flag stamp from the cache in one round trip, no SQL. Compared, in the same run, with the
-same decisions as plain Python over inputs already in memory. Targets: resolution at most
+same decisions as plain Python over inputs already in memory (best against best, timed so
+that other processes on the machine disturb them least). Targets: resolution at most
 20 us per registry; ``available()`` at most 10x its floor. ``make bench`` prints the numbers.
 """
 
 from __future__ import annotations
 
-import statistics
 import timeit
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -32,7 +32,7 @@ from engine.resolution import stored_selections
 from engine.selections import write_selection
 from engine.testing import isolated_registries
 from tenants.models import Tenant
-from tests.conditions.waffle_models import UserFlag, create_tables
+from tests.conditions.flags_app.models import UserFlag
 from tests.transactions import committed
 
 COUNT = 20
@@ -43,11 +43,19 @@ AVAILABLE_TARGET_RATIO = 10
 ROUNDS = 5000
 
 
-def _median_seconds(function: Callable[[], Any]) -> float:
-    """Median seconds per call of ``function`` (timeit, many repeats)."""
-    timer = timeit.Timer(function)
-    number, _ = timer.autorange()
-    return statistics.median(t / number for t in timer.repeat(repeat=15, number=number))
+def _best_seconds(*functions: Callable[[], Any], rounds: int = 200) -> list[float]:
+    """Best seconds per call of each function, timed in short alternating batches.
+
+    On a machine shared with other processes each function still gets quiet slices; the
+    best is what the code costs (and the floor is never flattered by a noisy median).
+    """
+    timers = [timeit.Timer(function) for function in functions]
+    numbers = [max(1, timer.autorange()[0] // 20) for timer in timers]
+    best = [float("inf")] * len(functions)
+    for _ in range(rounds):
+        for index, (timer, number) in enumerate(zip(timers, numbers, strict=True)):
+            best[index] = min(best[index], timer.timeit(number) / number)
+    return best
 
 
 def _has_perm(i: int) -> bool:
@@ -97,7 +105,7 @@ def scenario(pro_tenant: Tenant) -> Iterator[dict[str, Any]]:
         # The conditions benchmark's flags: waffle's stock rules (the site's PlatformFlag is
         # measured by the tenants app).
         override_settings(
-            WAFFLE_FLAG_MODEL="waffle.UserFlag",
+            WAFFLE_FLAG_MODEL="conditions_flags.UserFlag",
             **{f"BENCH_S{i}": _setting(i) for i in range(COUNT)},
         ),
     ):
@@ -125,7 +133,6 @@ def scenario(pro_tenant: Tenant) -> Iterator[dict[str, Any]]:
         # invalidation) run now, and none is left for the measured requests to look at.
         with committed():
             with schema_context("public"):
-                create_tables(UserFlag)
                 for i in range(COUNT):
                     UserFlag.objects.create(name=f"bench_f{i}", everyone=_flag(i), staff=True)
             with tenant_context(pro_tenant):
@@ -216,12 +223,14 @@ def test_warm_resolution(
     if benchmark.disabled:
         return
     ours = benchmark.stats.stats.median
-    floor_seconds = _median_seconds(floor)
-    whole = _median_seconds(lambda: fresh_namespace(scenario).bench_payments)
-    trip = _median_seconds(lambda: stored_selections(fresh_namespace(scenario).context))
+    floor_seconds, whole, trip = _best_seconds(
+        floor,
+        lambda: fresh_namespace(scenario).bench_payments,
+        lambda: stored_selections(fresh_namespace(scenario).context),
+    )
     print(
         f"\nengine: warm request.strategy.{KEY} (20 strategies, the tenant's selection): "
-        f"{ours * 1e6:.1f} us per registry (target <= {RESOLUTION_TARGET_US} us); "
+        f"median {ours * 1e6:.1f} us per registry (target <= {RESOLUTION_TARGET_US} us); "
         f"plain Python floor {floor_seconds * 1e6:.2f} us (ratio {ours / floor_seconds:.0f}x); "
         f"the request's one cache round trip (3 keys, {prefetch.cache().__class__.__name__}) "
         f"{trip * 1e6:.1f} us; a new request reading one registry {whole * 1e6:.1f} us in all"
@@ -252,12 +261,12 @@ def test_available(
     assert result == expected
     if benchmark.disabled:
         return
-    ours = benchmark.stats.stats.median
-    floor_seconds = _median_seconds(floor)
-    ratio = ours / floor_seconds
+    ours, ours_best = benchmark.stats.stats.median, benchmark.stats.stats.min
+    (floor_seconds,) = _best_seconds(floor)
+    ratio = ours_best / floor_seconds  # best against best: both as quiet as the machine allows
     print(
         f"\nengine: request.strategy.available({KEY!r}), 20 strategies, new request: "
-        f"{ours * 1e6:.1f} us; plain Python floor {floor_seconds * 1e6:.2f} us; "
-        f"ratio {ratio:.1f}x (target <= {AVAILABLE_TARGET_RATIO}x)"
+        f"median {ours * 1e6:.1f} us, best {ours_best * 1e6:.1f} us; plain Python floor "
+        f"{floor_seconds * 1e6:.2f} us; ratio {ratio:.1f}x (target <= {AVAILABLE_TARGET_RATIO}x)"
     )
     assert ratio <= AVAILABLE_TARGET_RATIO

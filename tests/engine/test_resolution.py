@@ -234,6 +234,9 @@ def test_a_condition_class_that_raises_by_itself_fails_closed(globex: Tenant) ->
         slug = "even"
 
     assert Payments.resolve(Context(tenant=globex)).slug == "even"
+    assert Payments.available(Context(tenant=globex)) == [Even]
+    with pytest.raises(ValueError, match="not a leaf's error handling"):
+        Payments.available(Context(tenant=globex, strict=True))
     entry = Payments.explain(Context(tenant=globex))["odd"]
     assert entry.available is False
     assert isinstance(entry.explanation.error, ValueError)
