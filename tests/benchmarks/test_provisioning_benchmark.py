@@ -69,7 +69,15 @@ def test_provisioning_one_tenant(template: None, benchmark: Any) -> None:
     seconds: list[float] = []
 
     def one() -> None:
-        seconds.append(_rolled_back(_provision_one))
+        def warm_then_timed() -> None:
+            # A rolled-back savepoint full of DDL empties PostgreSQL's catalog caches, which a
+            # committed provisioning does not: provision one untimed tenant first.
+            _provision_one()
+            started = time.perf_counter()
+            _provision_one()
+            seconds.append(time.perf_counter() - started)
+
+        _rolled_back(warm_then_timed)
 
     benchmark.pedantic(one, rounds=1 if benchmark.disabled else 15, iterations=1)
     if benchmark.disabled:
