@@ -19,4 +19,7 @@ register_defaults(
     TENANT_MISS_TIMEOUT=30,
     # The schema provisioning clones new tenants from (rebuilt when migrations change).
     TEMPLATE_SCHEMA="_switchyard_template",
+    # Clones of the template kept ready (manage.py switchyard_template makes them), so that
+    # provisioning renames one instead of cloning; 0 turns them off.
+    SPARE_SCHEMAS=2,
 )

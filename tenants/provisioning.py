@@ -1,7 +1,8 @@
 """Create tenants fast: validate everything first, then clone the migrated template schema.
 
 ``provision_tenant`` checks the schema name, domain, plan and initial selections before it
-touches anything, then in ONE transaction clones the template schema (``tenants.template``),
+touches anything, then in ONE transaction renames a spare clone of the template
+(``tenants.spares``) or clones the template schema (``tenants.template``),
 records the tenant (``auto_create_schema`` off) and its domain, and stores the selections
 through ``Registry.select`` (``via="provisioning"``). Any failure rolls the whole transaction
 back, the new schema included (PostgreSQL DDL is transactional): nothing is left behind.
@@ -25,6 +26,7 @@ from engine.exceptions import UnknownRegistry
 from engine.registry import get_registry
 from tenants.models import Domain, Tenant
 from tenants.plans import UnknownPlan, validate_plan
+from tenants.spares import claim_spare
 from tenants.template import UnsupportedTemplate, clone_template, ensure_template, quote
 
 # django-tenants' connection adds schema_name, tenant and set_tenant().
@@ -116,11 +118,13 @@ def check_new_tenant(tenant: Tenant, *, domain: str, selections: Mapping[str, st
 
 
 def create_tenant_schema(schema_name: str) -> None:
-    """Create ``schema_name`` from the template (by migrations if the template can't be cloned).
+    """Create ``schema_name``: rename a spare, else clone the template, else run migrations.
 
     Call inside a transaction: the template's lock is held until it ends.
     """
     template = ensure_template()
+    if claim_spare(schema_name):
+        return
     try:
         clone_template(schema_name)
     except UnsupportedTemplate as error:

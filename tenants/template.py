@@ -77,7 +77,10 @@ def stored_fingerprint(schema_name: str) -> str | None:
             [schema_name],
         )
         row = cursor.fetchone()
-    comment = row[0] if row else None
+    return _stamp(row[0] if row else None)
+
+
+def _stamp(comment: str | None) -> str | None:
     if not comment or not comment.startswith(COMMENT_PREFIX):
         return None
     return str(comment[len(COMMENT_PREFIX) :])
@@ -98,12 +101,24 @@ def ensure_template() -> str:
     """
     name = template_schema()
     fingerprint = migrations_fingerprint()
-    if stored_fingerprint(name) != fingerprint:
+    if _lock_and_read_stamp(name) != fingerprint:
         lock_template(exclusive=True)
         if stored_fingerprint(name) != fingerprint:  # another process may have rebuilt it
             rebuild_template(name, fingerprint)
-    lock_template(exclusive=False)
     return name
+
+
+def _lock_and_read_stamp(name: str) -> str | None:
+    # The usual case in one round trip: take the shared lock and read the stamp.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT obj_description(n.oid, 'pg_namespace') "
+            "FROM (SELECT pg_advisory_xact_lock_shared(%s)) AS locked "
+            "LEFT JOIN pg_namespace n ON n.nspname = %s",
+            [LOCK_KEY, name],
+        )
+        row = cursor.fetchone()
+    return _stamp(row[0] if row else None)
 
 
 def rebuild_template(name: str, fingerprint: str) -> None:
@@ -316,12 +331,11 @@ def _statements(cursor: Any, schema: str) -> Iterator[str]:
             f"INSERT INTO {quote(table)} ({names}){overriding} "
             f"SELECT {names} FROM {quote(schema)}.{quote(table)}"
         )
-    for seq in sequences:
-        last_value = seq[12]
-        if last_value is None:  # never used: back to its start, not called
-            yield f"SELECT setval({_literal(quote(seq[0]))}, {seq[2]}, false)"
-        else:
-            yield f"SELECT setval({_literal(quote(seq[0]))}, {last_value}, true)"
+    # A sequence the template never used is as CREATE left it; the others, in one statement.
+    used = [seq for seq in sequences if seq[12] is not None]
+    if used:
+        positions = ", ".join(f"setval({_literal(quote(seq[0]))}, {seq[12]}, true)" for seq in used)
+        yield f"SELECT {positions}"
 
     # pg_get_indexdef always qualifies the table: make it relative to search_path.
     cursor.execute("SELECT quote_ident(%s)", [schema])

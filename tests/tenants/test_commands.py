@@ -14,6 +14,7 @@ from django_tenants.utils import schema_exists
 from engine.selections import write_selection
 from tenants import template
 from tenants.models import Tenant
+from tenants.spares import ready_spares
 
 
 def run(*args: str) -> str:
@@ -87,9 +88,13 @@ def test_provision_tenant_explains_a_malformed_selection(db: None) -> None:
     assert not schema_exists("hooli")
 
 
-def test_switchyard_template_builds_only_when_needed(db: None) -> None:
+def test_switchyard_template_builds_only_when_needed_and_keeps_spares(db: None) -> None:
     template.ensure_template()
-    assert run("switchyard_template").startswith("Up to date: template schema _switchyard_template")
+    output = run("switchyard_template")
+    assert output.startswith("Up to date: template schema _switchyard_template")
+    assert output.endswith("Spare schemas ready: 2 (2 new).\n")
+    assert run("switchyard_template", "--spares", "3").endswith("ready: 3 (1 new).\n")
+    assert len(ready_spares()) == 3
     with connection.cursor() as cursor:
         cursor.execute("COMMENT ON SCHEMA _switchyard_template IS NULL")
     assert run("switchyard_template").startswith("Built template schema _switchyard_template")

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test import override_settings
 from django_tenants.utils import schema_exists
 
-from tenants import template
+from tenants import spares, template
 from tenants.provisioning import migrate_new_schema, provision_tenant
 
 # Everything about a schema that migrations decide, as comparable rows.
@@ -76,9 +76,15 @@ def describe(schema: str) -> dict[str, list[tuple[Any, ...]]]:
     return found
 
 
-def test_a_provisioned_schema_is_identical_to_one_built_by_migrations(db: None) -> None:
+@pytest.mark.parametrize("from_spare", [False, True], ids=["cloned", "renamed spare"])
+def test_a_provisioned_schema_is_identical_to_one_built_by_migrations(
+    db: None, from_spare: bool
+) -> None:
     migrate_new_schema("built_by_migrations", template.template_schema())
+    if from_spare:
+        spares.replenish_spares(1)
     provision_tenant("cloned", name="Cloned", plan="free", domain="cloned.localhost")
+    assert spares.ready_spares() == []
     migrated, cloned = describe("built_by_migrations"), describe("cloned")
     assert migrated["tables"], "the migrated schema has tables"
     assert len(migrated["django_migrations"]) > 10
