@@ -258,6 +258,27 @@ class PlatformFlag(AbstractBaseFlag):
             return bool(AbstractBaseFlag.is_active(self, request, read_only))
         return user is not None and bool(AbstractBaseFlag.is_active_for_user(self, user))
 
+    def describe_for_context(self, context: Any) -> str:
+        """Return which rule decides the flag for ``context`` (shown by ``explain()``)."""
+        tenant = context.tenant
+        schema_name = getattr(tenant, "schema_name", None)
+        if self.everyone is not None:
+            return f"everyone={'on' if self.everyone else 'off'}"
+        if schema_name is not None and schema_name in self.tenants:
+            return f"tenant {schema_name} is listed"
+        plan = getattr(tenant, "plan", None)
+        if plan is not None and plan in self.plans:
+            return f"plan {plan} is targeted"
+        if self.tenant_percent and schema_name is not None:
+            bucket = tenant_bucket(self.name, schema_name)
+            relation = "<" if bucket < self.tenant_percent else ">="
+            verdict = f"tenant {schema_name}: bucket {bucket} {relation} {self.tenant_percent}%"
+            if bucket < self.tenant_percent or not self._has_user_rules():
+                return verdict
+        if self._has_user_rules():
+            return "decided by waffle's user rules (staff, superusers, authenticated, percent)"
+        return "no rule targets this tenant"
+
     def _has_user_rules(self) -> bool:
         # Waffle's request/user rules that can still switch the flag on past the tenant rules.
         return bool(

@@ -73,6 +73,37 @@ def test_listed_tenants_and_plans_are_targeted(
     assert not on_for(flag, None)  # no tenant: nothing targeted
 
 
+def test_explanations_name_the_rule_that_decides(
+    flag: PlatformFlag, free_tenant: Tenant, pro_tenant: Tenant, enterprise_tenant: Tenant
+) -> None:
+    flag.tenants = ["acme"]
+    flag.plans = ["enterprise"]
+    flag.save()
+    assert flag.describe_for_context(Context(tenant=free_tenant)) == "tenant acme is listed"
+    assert flag.describe_for_context(Context(tenant=enterprise_tenant)) == (
+        "plan enterprise is targeted"
+    )
+    assert flag.describe_for_context(Context(tenant=pro_tenant)) == "no rule targets this tenant"
+    flag.tenant_percent = 100
+    assert "bucket" in flag.describe_for_context(Context(tenant=pro_tenant))
+    flag.everyone = False
+    assert flag.describe_for_context(Context(tenant=free_tenant)) == "everyone=off"
+
+    # The Flag condition's explanation shows it, from the snapshot of the saved flag.
+    explanation = Flag("beta").explain(Context(tenant=enterprise_tenant))
+    assert explanation.result
+    assert explanation.detail == "plan enterprise is targeted"
+
+
+def test_a_flag_without_user_rules_skips_waffles_request_rules(
+    flag: PlatformFlag, pro_tenant: Tenant
+) -> None:
+    owner = make_user(pro_tenant, "owner", is_staff=True, is_superuser=True)
+    assert not flag.is_active(request_for(pro_tenant, owner))
+    flag.staff = True  # now waffle's user rules can switch it on
+    assert flag.is_active(request_for(pro_tenant, owner))
+
+
 def test_percent_of_tenants_is_a_stable_hash_that_only_grows() -> None:
     schemas = [f"tenant_{number}" for number in range(400)]
     flag = PlatformFlag(pk=1, name="rollout")
@@ -212,7 +243,7 @@ def test_the_flag_condition_uses_platform_flags_unchanged(
     assert not condition.evaluate(Context(tenant=free_tenant))
     with django_assert_num_queries(0):  # the snapshot is loaded: evaluation is in memory
         assert condition.evaluate(Context(tenant=pro_tenant))
-    assert "is_active_for_context" in condition.explain(Context(tenant=pro_tenant)).detail
+    assert condition.explain(Context(tenant=pro_tenant)).detail == "tenant globex is listed"
 
 
 # The traps of TESTING.md -------------------------------------------------------------------
