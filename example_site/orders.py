@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import transaction
 
-from engine import Strategy, StrategyNamespace
+from engine import StrategyNamespace
 from example_site.catalogue import Product
 from example_site.models import Order
 from example_site.registries.exports import Exporter
@@ -14,44 +14,37 @@ from example_site.registries.notifications import Notifier
 from example_site.registries.payments import PaymentGateway
 from example_site.registries.pricing import PricingRule, Quote
 
+T = TypeVar("T")
+
+
+def _in_force(strategies: StrategyNamespace, key: str, interface: type[T]) -> T:
+    found = strategies.get(key)
+    if not isinstance(found, interface):
+        # Only a strategy registered with register() outside the base class can get here.
+        raise TypeError(
+            f"The {key!r} strategy in force is {found!r}, which is not a {interface.__name__}."
+        )
+    return found
+
 
 def pricing(strategies: StrategyNamespace) -> PricingRule:
     """Return the pricing rule in force."""
-    found = strategies.get("pricing")
-    if not isinstance(found, PricingRule):
-        raise _wrong_kind("pricing", found, PricingRule)
-    return found
+    return _in_force(strategies, "pricing", PricingRule)
 
 
 def gateway(strategies: StrategyNamespace) -> PaymentGateway:
     """Return the payment gateway in force."""
-    found = strategies.get("payments")
-    if not isinstance(found, PaymentGateway):
-        raise _wrong_kind("payments", found, PaymentGateway)
-    return found
+    return _in_force(strategies, "payments", PaymentGateway)
 
 
 def notifier(strategies: StrategyNamespace) -> Notifier:
     """Return the notification channel in force."""
-    found = strategies.get("notifications")
-    if not isinstance(found, Notifier):
-        raise _wrong_kind("notifications", found, Notifier)
-    return found
+    return _in_force(strategies, "notifications", Notifier)
 
 
 def exporter(strategies: StrategyNamespace) -> Exporter:
     """Return the export format in force."""
-    found = strategies.get("exports")
-    if not isinstance(found, Exporter):
-        raise _wrong_kind("exports", found, Exporter)
-    return found
-
-
-def _wrong_kind(key: str, found: Strategy, interface: type) -> TypeError:
-    # Only a strategy registered with register() outside the base class can get here.
-    return TypeError(
-        f"The {key!r} strategy in force is {found!r}, which is not a {interface.__name__}."
-    )
+    return _in_force(strategies, "exports", Exporter)
 
 
 def quote(strategies: StrategyNamespace, product: Product, quantity: int) -> Quote:
