@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
+from conditions.conf import settings as switchyard_settings
+
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
@@ -126,4 +128,4 @@ def read_setting(name: str, default: Any = None) -> Any:
 
 def strict_default() -> bool:
     """Return ``SWITCHYARD["STRICT_CONDITIONS"]`` (False when unset)."""
-    return bool(read_setting("SWITCHYARD", {}).get("STRICT_CONDITIONS", False))
+    return bool(switchyard_settings.STRICT_CONDITIONS)

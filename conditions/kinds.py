@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Iterable
 from typing import TypeVar
 
 from conditions.base import Leaf
+from conditions.naming import suggestion
 
 LeafType = TypeVar("LeafType", bound=type[Leaf])
 
@@ -54,9 +53,3 @@ def kind_class(kind: str) -> type[Leaf]:
 def registered_kinds() -> list[str]:
     """Return every registered kind, sorted."""
     return sorted(_kinds)
-
-
-def suggestion(name: str, known: Iterable[str]) -> str:
-    """Return " Did you mean 'x'?" for the closest of ``known`` to ``name``, or ''."""
-    matches = difflib.get_close_matches(name, list(known), n=1)
-    return f" Did you mean {matches[0]!r}?" if matches else ""

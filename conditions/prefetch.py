@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
-from django.core.cache import BaseCache, caches
+from conditions import cache
 
 _required: list[str] = []
 
@@ -29,19 +28,13 @@ def required_keys() -> tuple[str, ...]:
     return tuple(_required)
 
 
-def cache() -> BaseCache:
-    """Return the cache Switchyard uses: the alias named by ``SWITCHYARD["CACHE"]``."""
-    alias = getattr(settings, "SWITCHYARD", {}).get("CACHE", "default")
-    return caches[alias]
-
-
 def prefetch(context: Any, extra_keys: tuple[str, ...] = ()) -> dict[str, Any]:
     """Fetch the required keys and ``extra_keys`` in one round trip; fill ``context.prefetched``.
 
     Returns everything fetched (missing keys are absent), so the caller can read its own keys.
+    A failing cache fetches nothing: every key is a miss.
     """
-    keys = (*extra_keys, *_required)
-    found = cache().get_many(keys) if keys else {}
+    found = cache.get_many((*extra_keys, *_required))
     context.prefetched = {key: found.get(key) for key in _required}
     return found
 
@@ -52,5 +45,5 @@ def prefetched_value(context: Any, key: str) -> Any:
     if prefetched is None:
         prefetched = context.prefetched = {}
     if key not in prefetched:
-        prefetched[key] = cache().get(key)
+        prefetched[key] = cache.get(key)
     return prefetched[key]

@@ -28,8 +28,9 @@ from django.core.signals import setting_changed
 from django.db import connections, router, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
+from conditions.cache import cache
 from conditions.context import Context
-from conditions.prefetch import cache, prefetched_value, require_key
+from conditions.prefetch import prefetched_value, require_key
 
 STAMP_KEY = "switchyard:conditions:waffle-stamp"
 STAMP_TIMEOUT = 10 * 60

@@ -13,7 +13,7 @@ from django.conf import settings as django_settings
 from django.core.checks import CheckMessage, Error, Warning, register
 from django.utils.module_loading import import_string
 
-from conditions.kinds import suggestion
+from conditions.naming import suggestion
 from engine import discovery
 from engine.conf import SETTING_NAME
 from engine.conf import settings as switchyard_settings
@@ -201,6 +201,8 @@ def check_settings(app_configs: AppConfigs = None, **kwargs: Any) -> list[CheckM
             "a positive number of seconds, or None for no expiry",
         ),
         ("STRICT_CONDITIONS", lambda v: isinstance(v, bool), "True or False"),
+        ("CACHE_RETRY_AFTER", _seconds, "a number of seconds (0 or more)"),
+        ("CACHE_WARNING_INTERVAL", _seconds, "a number of seconds (0 or more)"),
     ]
     for name, valid, expected in validators:
         value = _switchyard_setting(name)
@@ -231,6 +233,10 @@ def check_settings(app_configs: AppConfigs = None, **kwargs: Any) -> list[CheckM
     return messages
 
 
+def _seconds(value: object) -> bool:
+    return type(value) in (int, float) and value >= 0  # type: ignore[operator]
+
+
 def _all_entry_points() -> list[Any]:
     from importlib.metadata import entry_points
 
@@ -238,7 +244,7 @@ def _all_entry_points() -> list[Any]:
 
 
 def _switchyard_setting(name: str) -> Any:
-    return discovery.setting(name)
+    return getattr(switchyard_settings, name)
 
 
 def _tenants_installed() -> bool:

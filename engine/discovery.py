@@ -22,7 +22,6 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from django.utils.module_loading import autodiscover_modules
 
-from engine.conf import DEFAULTS
 from engine.conf import settings as switchyard_settings
 
 ENTRY_POINT_GROUP = "switchyard.strategies"
@@ -34,7 +33,7 @@ class QueryDuringDiscovery(ImproperlyConfigured):
 
 def autodiscover() -> list[str]:
     """Import every app's strategies module and the allowed entry points; return the latter."""
-    module = setting("STRATEGIES_MODULE")
+    module = switchyard_settings.STRATEGIES_MODULE
     if not isinstance(module, str) or not module:
         return []  # switchyard.E006 reports it; ready() must not raise for configuration
     with _no_queries(f"the {module!r} modules of installed apps"):
@@ -44,8 +43,8 @@ def autodiscover() -> list[str]:
 
 def allowed_entry_points() -> list[EntryPoint]:
     """Return the entry points of ``switchyard.strategies`` that the settings allow, by name."""
-    allow = setting("ENTRY_POINTS_ALLOW")
-    deny = setting("ENTRY_POINTS_DENY")
+    allow = switchyard_settings.ENTRY_POINTS_ALLOW
+    deny = switchyard_settings.ENTRY_POINTS_DENY
     if not valid_names(allow, allow_none=True) or not valid_names(deny):
         return []  # switchyard.E006 reports it
     found = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda point: point.name)
@@ -75,15 +74,6 @@ def load_entry_points() -> list[str]:
                 ) from error
         loaded.append(point.name)
     return loaded
-
-
-def setting(name: str) -> Any:
-    """Read a Switchyard setting without failing on unknown keys (the checks report those)."""
-    try:
-        return getattr(switchyard_settings, name)
-    except ImproperlyConfigured:
-        user = switchyard_settings.user_settings()
-        return user.get(name, DEFAULTS[name])
 
 
 def valid_names(value: object, *, allow_none: bool = False) -> bool:

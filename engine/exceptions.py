@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from conditions.kinds import suggestion
+from conditions.naming import suggestion
 
 if TYPE_CHECKING:
     from conditions import Explanation

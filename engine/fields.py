@@ -22,7 +22,7 @@ from django.db.models.query_utils import DeferredAttribute
 from django.forms import TextInput
 
 from conditions import Context
-from conditions.kinds import suggestion
+from conditions.naming import suggestion
 from engine.exceptions import UnknownStrategy
 from engine.registry import Registry, RegistryMeta, get_registry, registries
 from engine.strategy import SLUG_MAX_LENGTH, Strategy

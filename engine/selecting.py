@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 
 from conditions import Context
-from conditions.kinds import suggestion
+from conditions.naming import suggestion
 from engine.resolution import SELECTIONS_MEMO, explain_strategy, is_available
 
 if TYPE_CHECKING:

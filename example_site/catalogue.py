@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 
-from conditions.kinds import suggestion
+from conditions.naming import suggestion
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,7 @@ def check_condition_plans(
     app_configs: Sequence[Any] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
     """E103: every ``Plan``/``PlanAtLeast`` of a registered strategy names a configured plan."""
-    from conditions.kinds import suggestion
+    from conditions.naming import suggestion
     from engine.registry import registries
     from tenants.plans import plans_problems
 

@@ -24,7 +24,7 @@ from waffle.managers import FlagManager
 from waffle.models import AbstractBaseFlag
 from waffle.utils import get_cache, get_setting
 
-from conditions.kinds import suggestion
+from conditions.naming import suggestion
 from tenants.plans import validate_plan
 
 NO_USER_TARGETING = (

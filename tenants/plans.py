@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 
-from conditions.kinds import suggestion
+from conditions.naming import suggestion
 from engine.conf import settings
 
 # A plan or schema name inside a condition's text: one bare token, no commas.

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from conditions.kinds import suggestion
+from conditions.naming import suggestion
 from engine.cache import PLAIN_SCHEMA
 from engine.exceptions import UnknownRegistry
 from engine.registry import Registry, get_registry

@@ -25,7 +25,8 @@ from django.test import RequestFactory
 from django.test.utils import override_settings
 from django_tenants.utils import schema_context, tenant_context
 
-from conditions import Flag, Permission, Setting, prefetch
+from conditions import Flag, Permission, Setting
+from conditions import cache as switchyard_cache
 from engine import Reason, Registry, Strategy, StrategyNamespace
 from engine.middleware import StrategyMiddleware
 from engine.resolution import stored_selections
@@ -81,7 +82,7 @@ class CountingCache:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.calls: list[str] = []
         self._depth = 0
-        alias = prefetch.cache()
+        alias = switchyard_cache.cache()
         for name in ("get", "get_many"):
             monkeypatch.setattr(alias, name, self._wrap(name, getattr(alias, name)))
 
@@ -145,7 +146,7 @@ def scenario(pro_tenant: Tenant) -> Iterator[dict[str, Any]]:
                     if _has_perm(i):
                         user.user_permissions.add(permission)
             write_selection(KEY, f"s{CHOSEN:02}", via="api", tenant=pro_tenant)
-        prefetch.cache().clear()
+        switchyard_cache.cache().clear()
         request = RequestFactory().get("/")
         request.tenant = pro_tenant  # type: ignore[attr-defined]
         # The steady state: the user's permissions are loaded once (Django keeps them on the
@@ -232,7 +233,7 @@ def test_warm_resolution(
         f"\nengine: warm request.strategy.{KEY} (20 strategies, the tenant's selection): "
         f"median {ours * 1e6:.1f} us per registry (target <= {RESOLUTION_TARGET_US} us); "
         f"plain Python floor {floor_seconds * 1e6:.2f} us (ratio {ours / floor_seconds:.0f}x); "
-        f"the request's one cache round trip (3 keys, {prefetch.cache().__class__.__name__}) "
+        f"the request's one cache round trip (3 keys, {type(switchyard_cache.cache()).__name__}) "
         f"{trip * 1e6:.1f} us; a new request reading one registry {whole * 1e6:.1f} us in all"
     )
     assert ours * 1e6 <= RESOLUTION_TARGET_US

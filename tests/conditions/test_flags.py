@@ -212,7 +212,7 @@ def test_warm_flags_cost_no_query_and_no_cache_call(
 
 
 def _stamp() -> Any:
-    from conditions.prefetch import cache
+    from conditions.cache import cache
     from conditions.snapshot import snapshot_stamp_key
 
     return cache().get(snapshot_stamp_key())

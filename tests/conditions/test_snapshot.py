@@ -14,7 +14,8 @@ from waffle.models import Sample as WaffleSample
 from waffle.models import Switch as WaffleSwitch
 
 from conditions import Context, Flag, Sample, Switch
-from conditions.prefetch import cache, prefetch, required_keys
+from conditions.cache import cache
+from conditions.prefetch import prefetch, required_keys
 from conditions.snapshot import STAMP_KEY, flags_changed, snapshot_stamp_key
 from tests.conditions.flags_app.models import UserFlag
 

@@ -16,7 +16,8 @@ from django.template import Template
 from django.test import Client, RequestFactory, override_settings
 from django_tenants.utils import tenant_context
 
-from conditions import Context, Permission, prefetch
+from conditions import Context, Permission
+from conditions import cache as switchyard_cache
 from engine import NoStrategyAvailable, Reason, StrategyNamespace
 from engine.middleware import StrategyMiddleware
 from engine.selections import write_selection
@@ -37,7 +38,7 @@ def store(tenant: Tenant, slug: str) -> None:
     """Store and commit ``slug``, then let the invalidation settle (engine.cache's grace)."""
     with committed():  # as if the write's transaction had committed: the cache is invalidated
         write_selection("payments", slug, via="api", tenant=tenant)
-    prefetch.cache().clear()
+    switchyard_cache.cache().clear()
 
 
 def test_home_page_shows_the_payment_strategy_and_why(pro_tenant: Tenant) -> None:

@@ -7,7 +7,7 @@ from django.http import HttpRequest, JsonResponse
 from django.test.utils import CaptureQueriesContext
 from django.urls import path
 
-from conditions import prefetch
+from conditions import cache as switchyard_cache
 
 
 def resolve_payments(request: HttpRequest) -> JsonResponse:
@@ -15,7 +15,7 @@ def resolve_payments(request: HttpRequest) -> JsonResponse:
     request.user.is_authenticated  # noqa: B018 - load the session's user outside the count
     calls: list[str] = []
     depth = [0]  # locmem's get_many calls get() per key: count round trips, not those
-    alias = prefetch.cache()
+    alias = switchyard_cache.cache()
     originals = {name: getattr(alias, name) for name in ("get", "get_many")}
 
     def counting(name: str):  # type: ignore[no-untyped-def]

@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import QuerySet
 
-from conditions.kinds import suggestion
+from conditions.naming import suggestion
 from tenants.models import Tenant
 from tenants.reports import all_tenants, inactive_selections
 
