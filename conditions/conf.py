@@ -33,6 +33,11 @@ DEFAULTS: dict[str, Any] = {
     "CACHE_RETRY_AFTER": 5,
     # Seconds between two warnings about the same kind of cache failure.
     "CACHE_WARNING_INTERVAL": 60,
+    # The documented bound, in seconds, on how long any process may serve state older than
+    # what is committed once the cache is reachable (a lost invalidation, a cache restored
+    # from an old snapshot, a writer that could not reach the cache): cached selections,
+    # routing entries and the flag snapshot are all revalidated within it.
+    "STALENESS_BOUND": 10,
     # Re-raise errors from conditions instead of counting them as "not met" (for tests).
     "STRICT_CONDITIONS": False,
 }

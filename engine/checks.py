@@ -203,6 +203,7 @@ def check_settings(app_configs: AppConfigs = None, **kwargs: Any) -> list[CheckM
         ("STRICT_CONDITIONS", lambda v: isinstance(v, bool), "True or False"),
         ("CACHE_RETRY_AFTER", _seconds, "a number of seconds (0 or more)"),
         ("CACHE_WARNING_INTERVAL", _seconds, "a number of seconds (0 or more)"),
+        ("STALENESS_BOUND", lambda v: _seconds(v) and v > 0, "a positive number of seconds"),
     ]
     for name, valid, expected in validators:
         value = _switchyard_setting(name)
