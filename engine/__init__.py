@@ -8,11 +8,10 @@ from engine.exceptions import (
     UnknownStrategy,
 )
 from engine.explain import RegistryExplanation, StrategyExplanation
-from engine.namespace import StrategyNamespace
+from engine.namespace import StrategyNamespace, resolve
 from engine.registry import Registry, get_registry, registries
 from engine.resolution import Reason, Resolution, Skipped, SkipReason
 from engine.strategy import Strategy, register
-from engine.tenancy import resolve
 
 __all__ = [
     "NoStrategyAvailable",

@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 from conditions import Context, Explanation
 from engine.exceptions import NoStrategyAvailable
-from engine.resolution import Resolution, Skipped, explain_strategy, resolve
+from engine.resolution import (
+    NOTHING_STORED,
+    Resolution,
+    Skipped,
+    StoredSelections,
+    explain_strategy,
+    resolve,
+)
 
 if TYPE_CHECKING:
     from engine.registry import Registry
@@ -96,13 +103,19 @@ class RegistryExplanation:
 
 
 def explain(
-    registry: type[Registry], context: Context, resolution: Resolution | None = None
+    registry: type[Registry],
+    context: Context,
+    stored: StoredSelections = NOTHING_STORED,
+    resolution: Resolution | None = None,
 ) -> RegistryExplanation:
-    """Explain every strategy of ``registry`` in ``context`` (reusing ``resolution`` if given)."""
+    """Explain every strategy of ``registry`` in ``context`` (reusing ``resolution`` if given).
+
+    Pure, like ``engine.resolution``: ``stored`` is what the tenant and user stored.
+    """
     error: NoStrategyAvailable | None = None
     if resolution is None:
         try:
-            resolution = resolve(registry, context)
+            resolution = resolve(registry, context, stored)
         except NoStrategyAvailable as raised:
             error = raised
     in_force = resolution.strategy_class if resolution is not None else None

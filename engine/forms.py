@@ -26,8 +26,8 @@ from conditions import Context
 from engine.context_processors import request_context
 from engine.exceptions import NoStrategyAvailable
 from engine.fields import MissingStrategy, slug_of
+from engine.namespace import StrategyNamespace
 from engine.registry import Registry, get_registry, registries
-from engine.resolution import Reason, is_available, stored_selections
 from engine.strategy import Strategy
 from engine.widgets import StrategyCheckboxSelectMultiple, StrategyLabel, StrategyRadioSelect
 
@@ -271,7 +271,8 @@ class SelectionsForm(forms.Form):
         if for_user and not getattr(self.user, "is_authenticated", False):
             raise ValueError("SelectionsForm(for_user=True) needs a context with a signed-in user.")
         self.registries = self._registries(registries)
-        stored = stored_selections(context)
+        self.namespace = StrategyNamespace(context)
+        stored = self.namespace.stored()
         self.stored: dict[str, str | None] = {}
         for registry in self.registries:
             key = registry.key
@@ -312,21 +313,9 @@ class SelectionsForm(forms.Form):
     def _in_force(self, registry: type[Registry]) -> str | None:
         """Return the slug in force for this form's level (the tenant's, or the user's)."""
         try:
-            resolution = registry.resolve(self.context)
+            return self.namespace.resolution(registry, tenant_level=not self.for_user).slug
         except NoStrategyAvailable:
             return None
-        if resolution.reason is not Reason.USER_SELECTION or self.for_user:
-            return resolution.slug
-        # The user's own choice wins for them; the tenant's level is what applies without it.
-        default = registry.default
-        if (
-            default is not None
-            and default in registry
-            and is_available(registry.get(default), self.context)
-        ):
-            return default
-        available = registry.available(self.context)
-        return available[0].slug if available else None
 
     @cached_property
     def entries(self) -> list[RegistryEntry]:
@@ -336,7 +325,7 @@ class SelectionsForm(forms.Form):
                 registry,
                 self[registry.key],
                 self.stored[registry.key],
-                registry.explain(self.context),
+                self.namespace.explain(registry),
             )
             for registry in self.registries
         ]

@@ -18,7 +18,7 @@ from django.db import models, router, transaction
 from django.db.models.signals import post_delete
 from django.utils import timezone
 
-from engine.audit import Change, current_audit, record_changes
+from engine.storage.history import Change, current_audit, record_changes
 from engine.validators import MAX_LENGTH, VIA_MAX_LENGTH, validate_registry_key, validate_slug
 
 # What a row stores that the cache and the history care about: (registry, user_id, slug).
@@ -63,7 +63,7 @@ class SelectionQuerySet(models.QuerySet["Selection"]):
 class Selection(models.Model):
     """The strategy stored for a registry: the tenant's choice when ``user`` is None, else a user's.
 
-    One row per ``(registry, user)``; write through ``engine.selections.write_selection`` (or
+    One row per ``(registry, user)``; write through ``engine.storage.write_selection`` (or
     ``Registry.select``, which validates first).
     """
 
@@ -260,3 +260,22 @@ def _selection_deleted(sender: type[Selection], instance: Selection, using: str,
 
 
 post_delete.connect(_selection_deleted, sender=Selection, dispatch_uid="switchyard_selection")
+
+
+class Generation(models.Model):
+    """How many times a scope (a schema's selections) changed: see ``engine.storage.generations``.
+
+    Only the public schema's table is used (every schema gets one: the engine is a shared and
+    a tenant app); written and read with schema-qualified SQL.
+    """
+
+    scope = models.CharField(max_length=200, primary_key=True)
+    seq = models.BigIntegerField(default=0)
+    changed_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        db_table = "engine_generation"
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.scope} @ {self.seq}"

@@ -1,17 +1,28 @@
-"""``request.strategy``: a lazy view of every registry for one context, memoised per request."""
+"""``request.strategy``: a lazy view of every registry for one context, memoised per request.
+
+This is the one place that joins storage and resolution: it reads what the context's tenant
+and user stored (``engine.storage.reads``, one cache round trip for all registries) and hands
+it to the pure ``engine.resolution``. Work for a context whose tenant is not the connection's
+runs in that tenant's schema, so conditions read that tenant's permissions and groups.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from conditions import Context
+from engine import explain as explaining
+from engine import resolution as resolving
+from engine import tenancy
+from engine.catalogue import get_registry, registries
 from engine.exceptions import NoStrategyAvailable
-from engine.explain import RegistryExplanation, explain
-from engine.registry import Registry, get_registry, registries
-from engine.resolution import Resolution, resolve
+from engine.storage.reads import stored_selections
 
 if TYPE_CHECKING:
+    from engine.explain import RegistryExplanation
+    from engine.registry import Registry
+    from engine.resolution import Resolution
     from engine.strategy import Strategy
 
 
@@ -43,12 +54,18 @@ class StrategyNamespace:
             self._make_context = None
         return self._context
 
-    def resolution(self, key: str | type[Registry]) -> Resolution:
-        """Return the resolution of registry ``key`` (the strategy in force and why)."""
+    def resolution(self, key: str | type[Registry], *, tenant_level: bool = False) -> Resolution:
+        """Return the resolution of registry ``key`` (the strategy in force and why).
+
+        ``tenant_level`` leaves the user's own choice out (what applies to the tenant).
+        """
         registry = get_registry(key)
+        if tenant_level:
+            return self._in_scope(self._resolve, registry, True)
         resolution = self._resolutions.get(registry.key)
         if resolution is None:
-            resolution = self._resolutions[registry.key] = resolve(registry, self.context)
+            resolution = self._in_scope(self._resolve, registry, False)
+            self._resolutions[registry.key] = resolution
         return resolution
 
     def get(self, key: str | type[Registry]) -> Strategy:
@@ -57,7 +74,8 @@ class StrategyNamespace:
 
     def available(self, key: str | type[Registry]) -> list[type[Strategy]]:
         """Return the strategies of registry ``key`` this request may use, in order."""
-        return get_registry(key).available(self.context)
+        registry = get_registry(key)
+        return self._in_scope(resolving.available, registry.strategies(), self.context)
 
     def explain(self, key: str | type[Registry]) -> RegistryExplanation:
         """Return why each strategy of registry ``key`` is or is not available, and which wins."""
@@ -66,11 +84,35 @@ class StrategyNamespace:
             resolution: Resolution | None = self.resolution(registry)
         except NoStrategyAvailable:
             resolution = None  # explain() resolves again to show why
-        return explain(registry, self.context, resolution)
+        return self._in_scope(self._explain, registry, resolution)
+
+    def stored(self) -> resolving.StoredSelections:
+        """Return what the context's tenant and user stored (read once, with the resolution)."""
+        return self._in_scope(stored_selections, self.context)
 
     def keys(self) -> list[str]:
         """Return the keys of every registry, sorted."""
         return sorted(registries())
+
+    def _resolve(self, registry: type[Registry], tenant_level: bool) -> Resolution:
+        context = self.context
+        forced = resolving.forced_strategies.get()
+        # A strategy forced by a test needs nothing stored (and no database).
+        stored = resolving.NOTHING_STORED if registry.key in forced else stored_selections(context)
+        return resolving.resolve(registry, context, stored, tenant_level=tenant_level)
+
+    def _explain(
+        self, registry: type[Registry], resolution: Resolution | None
+    ) -> RegistryExplanation:
+        context = self.context
+        return explaining.explain(registry, context, stored_selections(context), resolution)
+
+    def _in_scope(self, work: Callable[..., Any], *args: Any) -> Any:
+        tenant = self.context.tenant
+        if not tenancy.foreign(tenant):
+            return work(*args)
+        with tenancy.tenant_scope(tenant):
+            return work(*args)
 
     def __getattr__(self, key: str) -> Strategy:
         if key.startswith("__"):
@@ -92,3 +134,26 @@ class StrategyNamespace:
     def __repr__(self) -> str:
         resolved = ", ".join(f"{key}={res.slug}" for key, res in self._resolutions.items())
         return f"<StrategyNamespace resolved: {resolved or 'nothing yet'}>"
+
+
+def resolve(
+    key: str | type[Registry],
+    *,
+    tenant: Any = None,
+    user: Any = None,
+    context: Context | None = None,
+) -> Resolution:
+    """Return the resolution of registry ``key`` for ``tenant`` and ``user``, outside a request.
+
+    ``tenant`` defaults to the tenant the connection is set to. Pass ``context`` instead to
+    resolve several registries against one context (one cache round trip for all of them).
+    """
+    registry = get_registry(key)
+    if context is not None:
+        if tenant is not None or user is not None:
+            raise TypeError("resolve() takes either context= or tenant=/user=, not both")
+    else:
+        context = Context(
+            user=user, tenant=tenant if tenant is not None else tenancy.current_tenant()
+        )
+    return StrategyNamespace(context).resolution(registry)

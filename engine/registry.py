@@ -1,26 +1,29 @@
 """``Registry``: a swappable behaviour and its strategies, used as a class (never instantiated).
 
-A subclass that sets ``key`` is registered under it; strategies add themselves when their
-class is created. Writers (class creation) copy, change and swap the state under a lock;
-readers (every request) read one immutable ``Members`` value, so no reader ever sees a
-registry half-changed.
+A subclass that sets ``key`` is registered under it (``engine.catalogue`` keeps the
+catalogue); strategies add themselves when their class is created. Writers (class creation)
+copy, change and swap the state under a lock; readers (every request) read one immutable
+``Members`` value, so no reader ever sees a registry half-changed.
+
+The classmethods that read or write stored selections are a façade: they delegate to
+``engine.namespace`` (resolve, explain) and ``engine.storage`` (select, deselect).
 """
 
 from __future__ import annotations
 
 import inspect
 import keyword
-import threading
-import weakref
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from engine import selecting
-from engine.exceptions import RegistrationError, UnknownRegistry, UnknownStrategy
-from engine.explain import explain
-from engine.resolution import available, resolve
+from engine import catalogue
+from engine.catalogue import created_registries, get_registry, qualified_name, registries
+from engine.exceptions import RegistrationError, UnknownStrategy
+from engine.namespace import StrategyNamespace
+from engine.resolution import available
+from engine.storage import writes
 
 if TYPE_CHECKING:
     from conditions import Context
@@ -28,19 +31,21 @@ if TYPE_CHECKING:
     from engine.resolution import Resolution
     from engine.strategy import Strategy
 
+__all__ = [
+    "Members",
+    "Registry",
+    "RegistryMeta",
+    "created_registries",
+    "get_registry",
+    "qualified_name",
+    "registries",
+]
+
 KEY_MAX_LENGTH = 100
 # Names of request.strategy's own API: a registry key must not shadow them.
-RESERVED_KEYS = frozenset({"available", "context", "explain", "get", "keys", "resolution"})
-
-_lock = threading.RLock()
-_registries: Mapping[str, RegistryMeta] = MappingProxyType({})
-# Every keyed registry class ever created, alive: a re-imported module leaves the old one here.
-_created: weakref.WeakSet[RegistryMeta] = weakref.WeakSet()
-
-
-def qualified_name(cls: type) -> str:
-    """Return ``module.QualName`` of a class: what identifies it across re-imports."""
-    return f"{cls.__module__}.{cls.__qualname__}"
+RESERVED_KEYS = frozenset(
+    {"available", "context", "explain", "get", "keys", "resolution", "stored"}
+)
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,7 @@ class RegistryMeta(type):
             raise RegistrationError(
                 f"{qualified_name(cls)}.default is {default!r}; expected a strategy slug or None."
             )
-        _register(cls)
+        catalogue.add(cls)  # type: ignore[arg-type]
 
     def __iter__(cls) -> Iterator[type[Strategy]]:
         return iter(cls._members.ordered)
@@ -99,7 +104,7 @@ class RegistryMeta(type):
     def _add(cls, strategy: type[Strategy]) -> None:
         """Add ``strategy``; the same class re-imported (same qualified name) replaces itself."""
         name = qualified_name(strategy)
-        with _lock:
+        with catalogue.lock:
             current = cls._members
             kept = [member for member in current.ordered if qualified_name(member) != name]
             taken = next((member for member in kept if member.slug == strategy.slug), None)
@@ -161,12 +166,12 @@ class Registry(metaclass=RegistryMeta):
     @classmethod
     def resolve(cls, context: Context) -> Resolution:
         """Return the strategy in force for ``context`` and why (see ``engine.resolution``)."""
-        return resolve(cls, context)
+        return StrategyNamespace(context).resolution(cls)
 
     @classmethod
     def explain(cls, context: Context) -> RegistryExplanation:
         """Return, for every strategy, whether it is available and why, and what is in force."""
-        return explain(cls, context)
+        return StrategyNamespace(context).explain(cls)
 
     @classmethod
     def build(cls, strategy: type[Strategy], context: Context) -> Strategy:
@@ -178,7 +183,7 @@ class Registry(metaclass=RegistryMeta):
     @classmethod
     def validate_selection(cls, slug: str, context: Context, user: Any = None) -> type[Strategy]:
         """Return the strategy ``slug`` if ``context`` may select it, else ``ValidationError``."""
-        return selecting.validate_selection(cls, slug, context, user)
+        return writes.validate_selection(cls, slug, context, user)
 
     @classmethod
     def select(
@@ -191,56 +196,14 @@ class Registry(metaclass=RegistryMeta):
         via: str = "api",
     ) -> Any:
         """Validate, then store ``slug`` as the tenant's (or ``user``'s) choice."""
-        return selecting.select(cls, slug, context, user, changed_by=changed_by, via=via)
+        return writes.select(cls, slug, context, user, changed_by=changed_by, via=via)
 
     @classmethod
     def deselect(
         cls, context: Context, user: Any = None, *, changed_by: Any = None, via: str = "api"
     ) -> None:
         """Remove the tenant's (or ``user``'s) stored choice; resolution falls back."""
-        selecting.deselect(cls, context, user, changed_by=changed_by, via=via)
-
-
-def registries() -> Mapping[str, type[Registry]]:
-    """Return every registered registry by key (an immutable snapshot)."""
-    return _registries  # type: ignore[return-value]
-
-
-def created_registries() -> list[type[Registry]]:
-    """Return every keyed registry class still alive, replaced ones included (for checks)."""
-    with _lock:
-        return sorted(_created, key=qualified_name)  # type: ignore[arg-type]
-
-
-def get_registry(key: str | type[Registry]) -> type[Registry]:
-    """Return the registry registered under ``key`` (a registry class is returned as is)."""
-    if isinstance(key, RegistryMeta):
-        return key  # type: ignore[return-value]
-    try:
-        return _registries[key]  # type: ignore[index,return-value]
-    except (KeyError, TypeError):
-        raise UnknownRegistry(str(key), _registries) from None
-
-
-Snapshot = tuple[Mapping[str, RegistryMeta], dict[RegistryMeta, Members], list[RegistryMeta]]
-
-
-def snapshot() -> Snapshot:
-    """Capture every registry and its members (``engine.testing.isolated_registries``)."""
-    with _lock:
-        members = {registry: registry._members for registry in _registries.values()}
-        return _registries, members, list(_created)
-
-
-def restore(state: Snapshot) -> None:
-    """Put back what ``snapshot()`` captured."""
-    global _registries, _created
-    saved, members, created = state
-    with _lock:
-        for registry, saved_members in members.items():
-            registry._members = saved_members
-        _registries = saved
-        _created = weakref.WeakSet(created)
+        writes.deselect(cls, context, user, changed_by=changed_by, via=via)
 
 
 def _validate_key(cls: type, key: object) -> None:
@@ -262,17 +225,3 @@ def _validate_key(cls: type, key: object) -> None:
             f"{name}.key {key!r} would shadow request.strategy.{key}; reserved names: "
             f"{', '.join(sorted(RESERVED_KEYS))}."
         )
-
-
-def _register(cls: RegistryMeta) -> None:
-    global _registries
-    name = qualified_name(cls)
-    with _lock:
-        taken = _registries.get(cls.key)
-        if taken is not None and qualified_name(taken) != name:
-            raise RegistrationError(
-                f"Registry key {cls.key!r} is taken by {qualified_name(taken)}; "
-                f"{name} needs another key."
-            )
-        _registries = MappingProxyType({**_registries, cls.key: cls})
-        _created.add(cls)

@@ -5,13 +5,18 @@ context has an authenticated user) → the tenant's selection → the registry's
 the first available strategy by ``(priority, slug)`` → ``NoStrategyAvailable``. Every
 candidate must pass its condition. A stored slug that is unknown or unavailable is skipped
 (and stays stored: it comes back when it is allowed again); the resolution records why.
+
+This module is pure: it decides from a registry, a ``Context`` and the ``StoredSelections`` it
+is handed, and does no I/O of its own (``engine.storage`` reads the selections,
+``engine.namespace`` joins the two for a request). Conditions may still look things up
+through the context (a user's permissions), memoised per context.
 """
 
 from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -22,7 +27,6 @@ from engine.exceptions import NoStrategyAvailable
 
 if TYPE_CHECKING:
     from engine.registry import Registry
-    from engine.selections import StoredSelections
     from engine.strategy import Strategy
 
 logger = logging.getLogger("switchyard.engine")
@@ -36,10 +40,29 @@ forced_conditions: ContextVar[Mapping[type, Condition]] = ContextVar(
     "switchyard_forced_conditions", default=MappingProxyType({})
 )
 
-# Where a context keeps the selections it read (engine.selections), so every registry of a
-# request shares one round trip.
-SELECTIONS_MEMO = "_switchyard_selections"
+_EMPTY: Mapping[str, str] = MappingProxyType({})
 FAILURES_MEMO = "_switchyard_failed_strategies"
+
+
+@dataclass(frozen=True)
+class StoredSelections:
+    """What one tenant (schema) and one of its users stored: the input of a resolution."""
+
+    schema: str
+    tenant_choices: Mapping[str, str] = field(default_factory=lambda: _EMPTY)  # user is None
+    user_choices: Mapping[str, str] = field(default_factory=lambda: _EMPTY)  # for user_pk
+    user_pk: Any = field(default=None, compare=False)
+
+    def tenant_choice(self, registry_key: str) -> str | None:
+        """Return the slug the tenant stored for ``registry_key``, or None."""
+        return self.tenant_choices.get(registry_key)
+
+    def user_choice(self, registry_key: str) -> str | None:
+        """Return the slug the context's user stored for ``registry_key``, or None."""
+        return self.user_choices.get(registry_key)
+
+
+NOTHING_STORED = StoredSelections("")
 
 
 class Reason(enum.StrEnum):
@@ -170,13 +193,18 @@ def explain_strategy(strategy: type[Strategy], context: Context) -> Explanation:
         return Explanation(str(condition), False, error=error)
 
 
-def stored_selections(context: Context) -> StoredSelections:
-    """Return what the context's tenant (and user) stored, read once per context."""
-    return _reader()(context)
+def resolve(
+    registry: type[Registry],
+    context: Context,
+    stored: StoredSelections = NOTHING_STORED,
+    *,
+    tenant_level: bool = False,
+) -> Resolution:
+    """Return the strategy of ``registry`` in force for ``context``, given what is ``stored``.
 
-
-def resolve(registry: type[Registry], context: Context) -> Resolution:
-    """Return the strategy of ``registry`` in force for ``context``; see the module docstring."""
+    ``tenant_level`` leaves the user's own selection out: what applies to the tenant (and to
+    a user without a choice of their own), as the tenant's settings form shows it.
+    """
     forced = forced_strategies.get()
     if forced and registry.key in forced:
         chosen = registry.get(forced[registry.key])
@@ -184,10 +212,9 @@ def resolve(registry: type[Registry], context: Context) -> Resolution:
 
     members = registry._members  # one consistent state, even if a class is defined meanwhile
     by_slug = members.by_slug
-    stored = stored_selections(context)
     skipped: list[Skipped] = []
     tried: set[str] = set()
-    for source, slug in _candidates(registry, context, stored):
+    for source, slug in _candidates(registry, context, stored, tenant_level):
         if slug is None or slug in tried:
             continue
         tried.add(slug)
@@ -211,11 +238,11 @@ def resolve(registry: type[Registry], context: Context) -> Resolution:
 
 
 def _candidates(
-    registry: type[Registry], context: Context, stored: StoredSelections
+    registry: type[Registry], context: Context, stored: StoredSelections, tenant_level: bool
 ) -> list[tuple[Reason, str | None]]:
     key = registry.key
     candidates: list[tuple[Reason, str | None]] = []
-    if registry.user_selectable and _authenticated(context.user):
+    if not tenant_level and registry.user_selectable and _authenticated(context.user):
         candidates.append((Reason.USER_SELECTION, stored.user_choice(key)))
     candidates.append((Reason.TENANT_SELECTION, stored.tenant_choice(key)))
     candidates.append((Reason.DEFAULT, registry.default))
@@ -248,17 +275,3 @@ def _log_failure(strategy: type[Strategy], context: Context, error: Exception) -
         error,
         exc_info=error,
     )
-
-
-_read: Callable[[Context], StoredSelections] | None = None
-
-
-def _reader() -> Callable[[Context], StoredSelections]:
-    # Imported on first use: engine.selections needs the models, which this module must not
-    # import while the app registry is still loading.
-    global _read
-    if _read is None:
-        from engine.selections import stored_selections as read
-
-        _read = read
-    return _read

@@ -17,6 +17,7 @@ from typing import Any, ClassVar, TypeVar
 from conditions import Always, Condition, Context
 from engine.exceptions import RegistrationError
 from engine.registry import Registry, RegistryMeta, qualified_name
+from engine.resolution import is_available
 
 T = TypeVar("T", bound=type)
 
@@ -78,8 +79,6 @@ class Strategy(metaclass=StrategyMeta):
     @classmethod
     def is_available(cls, context: Context) -> bool:
         """Return whether this strategy's condition is met in ``context`` (errors: not met)."""
-        from engine.resolution import is_available
-
         return is_available(cls, context)
 
     def __repr__(self) -> str:

@@ -17,6 +17,7 @@ from types import MappingProxyType, TracebackType
 from typing import Any, TypeVar
 
 from conditions import Always, Condition, Never
+from engine import catalogue as registry_catalogue
 from engine import registry as registry_module
 from engine.exceptions import UnknownStrategy
 from engine.registry import Registry, get_registry, registries
@@ -171,10 +172,10 @@ class isolated_registries(Override):
     """Registries and strategies defined inside the block are forgotten when it ends."""
 
     def enable(self) -> None:
-        self._stack.append(registry_module.snapshot())
+        self._stack.append(registry_catalogue.snapshot())
 
     def disable(self) -> None:
-        registry_module.restore(self._stack.pop())
+        registry_catalogue.restore(self._stack.pop())
 
 
 def strategy_class(target: type[Strategy] | str) -> type[Strategy]:

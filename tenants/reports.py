@@ -19,7 +19,8 @@ from conditions import Context
 from engine.exceptions import NoStrategyAvailable
 from engine.models import Selection
 from engine.registry import Registry, registries
-from engine.resolution import Reason, SkipReason, stored_selections
+from engine.resolution import Reason, SkipReason
+from engine.storage.reads import stored_selections
 from tenants.models import Tenant
 
 

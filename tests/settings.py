@@ -33,3 +33,6 @@ CACHES = {
         "LOCATION": "switchyard-tests-engine",
     },
 }
+
+# No poll of the generation table in the middle of a query count; staleness tests lower it.
+SWITCHYARD = {"CACHE": "switchyard", "STALENESS_BOUND": 3600}

@@ -12,10 +12,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from engine import cache
+from conditions import cache as switchyard_cache
 
 # Where Django logs a failing robust callback at a real commit.
 logger = logging.getLogger("django.db.backends.base")
@@ -45,4 +46,9 @@ def settled(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
     """Commit the block's writes, then let their invalidation markers expire (a cold cache)."""
     with committed(using):
         yield
-    cache.selections_cache().clear()
+    switchyard_cache.cache().clear()
+
+
+def choices(entry: Any) -> Any:
+    """Return the choices of a cached selections entry (it also holds their generation)."""
+    return entry[1] if isinstance(entry, tuple) else entry

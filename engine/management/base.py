@@ -15,10 +15,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from conditions.naming import suggestion
-from engine.cache import PLAIN_SCHEMA
 from engine.exceptions import UnknownRegistry
 from engine.registry import Registry, get_registry
-from engine.tenancy import tenants_installed
+from engine.tenancy import PLAIN_SCHEMA, tenants_installed
 
 T = TypeVar("T")
 

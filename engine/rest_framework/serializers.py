@@ -15,9 +15,10 @@ from conditions import Context
 from engine import fields as model_fields
 from engine.exceptions import NoStrategyAvailable
 from engine.registry import Registry
-from engine.resolution import Resolution, Skipped, stored_selections
+from engine.resolution import Resolution, Skipped
 from engine.rest_framework.context import request_context
 from engine.rest_framework.fields import CONTEXT_KEY, MultipleStrategyField, StrategyField
+from engine.storage.reads import stored_selections
 
 # Sent by the browsable API's forms along with the data; not a field.
 IGNORED_INPUT = frozenset({"csrfmiddlewaretoken"})

@@ -29,8 +29,8 @@ from conditions import Flag, Permission, Setting
 from conditions import cache as switchyard_cache
 from engine import Reason, Registry, Strategy, StrategyNamespace
 from engine.middleware import StrategyMiddleware
-from engine.resolution import stored_selections
-from engine.selections import write_selection
+from engine.storage.reads import stored_selections
+from engine.storage.writes import write_selection
 from engine.testing import isolated_registries
 from tenants.models import Tenant
 from tests.conditions.flags_app.models import UserFlag

@@ -44,7 +44,8 @@ def _answer(command: str, arguments: list[str]) -> dict[str, object]:
 
     from conditions import Context
     from engine.models import Selection, SelectionHistory
-    from engine.selections import stored_selections, write_selection
+    from engine.storage.reads import stored_selections
+    from engine.storage.writes import write_selection
     from tenants.models import Tenant
 
     tenant = Tenant.objects.get(schema_name=arguments[0])

@@ -11,7 +11,7 @@ from django.test import Client
 from django_tenants.utils import tenant_context
 
 from engine.models import Selection, SelectionHistory
-from engine.selections import write_selection
+from engine.storage.writes import write_selection
 from engine.testing import override_condition
 from tenants.models import Tenant
 from tests.engine.surfaces_app.models import Parcel

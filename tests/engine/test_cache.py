@@ -15,10 +15,13 @@ from django.test import override_settings
 from django_tenants.utils import schema_context, tenant_context
 
 from conditions import Context
-from engine import cache
-from engine.selections import stored_selections, write_selection
+from conditions import cache as switchyard_cache
+from engine import tenancy
+from engine.storage import cache
+from engine.storage.reads import stored_selections
+from engine.storage.writes import write_selection
 from tenants.models import Tenant
-from tests.transactions import committed, settled
+from tests.transactions import choices, committed, settled
 
 # The example site's default alias: keys prefixed with the schema active at call time.
 SCHEMA_PREFIXED = {"CACHE": "default"}
@@ -36,7 +39,7 @@ def alias(request: pytest.FixtureRequest) -> Iterator[str]:
 
 def cached(schema: str, user_pk: Any = None) -> Any:
     with schema_context(schema):
-        return cache.selections_cache().get(cache.key_for(schema, user_pk))
+        return choices(switchyard_cache.cache().get(cache.key_for(schema, user_pk)))
 
 
 def read(tenant: Tenant, user: Any = None) -> Any:
@@ -53,23 +56,23 @@ def test_keys_carry_the_package_version_and_the_schema() -> None:
 
 
 def test_the_cache_is_the_alias_named_in_the_settings() -> None:
-    assert cache.selections_cache() is caches["switchyard"]
+    assert switchyard_cache.cache() is caches["switchyard"]
     with override_settings(SWITCHYARD={"CACHE": "default"}):
-        assert cache.selections_cache() is caches["default"]
+        assert switchyard_cache.cache() is caches["default"]
 
 
 def test_current_schema_follows_the_connection(free_tenant: Tenant) -> None:
-    assert cache.current_schema() == "public"
+    assert tenancy.current_schema() == "public"
     with tenant_context(free_tenant):
-        assert cache.current_schema() == "acme"
+        assert tenancy.current_schema() == "acme"
 
 
 def test_in_schema_switches_and_restores(free_tenant: Tenant, pro_tenant: Tenant) -> None:
     with tenant_context(free_tenant):
-        with cache.in_schema("globex"):
+        with tenancy.in_schema("globex"):
             assert connection.schema_name == "globex"
         assert connection.tenant == free_tenant
-    with cache.in_schema("acme"):
+    with tenancy.in_schema("acme"):
         assert connection.schema_name == "acme"
     assert connection.schema_name == "public"
 
@@ -135,7 +138,7 @@ def test_invalidation_after_switching_back_to_public_clears_the_written_tenants_
     read(free_tenant)
     read(pro_tenant)
     with schema_context("public"):
-        cache.selections_cache().set(cache.key_for("public"), {"payments": "card"})
+        switchyard_cache.cache().set(cache.key_for("public"), {"payments": "card"})
     with committed():
         with tenant_context(free_tenant):
             write_selection("payments", "invoice", via="api")
@@ -168,7 +171,8 @@ def test_a_reader_that_loaded_before_the_commit_cannot_put_the_old_value_back(
     with tenant_context(free_tenant), committed():
         write_selection("payments", "invoice", via="api")
     assert cached("acme") == cache.INVALIDATED
-    cache.fill({key: {"payments": "card"}}, "acme", "default")  # the late reader
+    with schema_context("acme"):
+        cache.fill({key: (0, {"payments": "card"})})  # the late reader
     assert cached("acme") == cache.INVALIDATED
     assert read(free_tenant).tenant_choice("payments") == "invoice"
 
@@ -177,7 +181,7 @@ def test_readers_fill_the_cache_again_once_the_marker_expires(free_tenant: Tenan
     key = cache.key_for("acme")
     with tenant_context(free_tenant), committed():
         write_selection("payments", "invoice", via="api")
-    cache.selections_cache().delete(key)  # what INVALIDATION_GRACE seconds do
+    switchyard_cache.cache().delete(key)  # what INVALIDATION_GRACE seconds do
     read(free_tenant)
     assert cached("acme") == {"payments": "invoice"}
 

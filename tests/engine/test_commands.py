@@ -18,7 +18,7 @@ from django_tenants.utils import tenant_context
 from conditions import Never, Permission
 from engine import Registry, Strategy
 from engine.models import Selection, SelectionHistory
-from engine.selections import write_selection
+from engine.storage.writes import write_selection
 from example_site.strategies import Card, Invoice, PaymentGateways
 from tenants.models import Tenant
 

@@ -12,7 +12,7 @@ from django_tenants.utils import tenant_context
 from engine.context_processors import request_context, request_namespace, strategy
 from engine.middleware import StrategyMiddleware
 from engine.namespace import StrategyNamespace
-from engine.selections import write_selection
+from engine.storage.writes import write_selection
 from tenants.models import Tenant
 from tests.engine.surfaces_support import client_for, make_user, request_for
 

@@ -23,7 +23,7 @@ from engine.forms import (
     StrategyMultipleChoiceField,
 )
 from engine.models import Selection, SelectionHistory
-from engine.selections import write_selection
+from engine.storage.writes import write_selection
 from engine.testing import isolated_registries, override_condition
 from tenants.models import Tenant
 from tests.engine.surfaces_app.models import Parcel

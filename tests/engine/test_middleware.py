@@ -20,7 +20,7 @@ from conditions import Context, Permission
 from conditions import cache as switchyard_cache
 from engine import NoStrategyAvailable, Reason, StrategyNamespace
 from engine.middleware import StrategyMiddleware
-from engine.selections import write_selection
+from engine.storage.writes import write_selection
 from engine.testing import override_condition, override_strategy
 from example_site.strategies import Card, Crypto, Invoice
 from tenants.models import Tenant

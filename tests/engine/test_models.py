@@ -12,12 +12,14 @@ from django.db import IntegrityError, connection, transaction
 from django_tenants.utils import tenant_context
 
 from conditions import Context
-from engine import cache
-from engine.audit import audited
+from conditions import cache as switchyard_cache
 from engine.models import Selection, SelectionHistory
-from engine.selections import stored_selections, write_selection
+from engine.storage import cache
+from engine.storage.history import audited
+from engine.storage.reads import stored_selections
+from engine.storage.writes import write_selection
 from tenants.models import Tenant
-from tests.transactions import committed
+from tests.transactions import choices, committed
 
 
 @pytest.fixture
@@ -42,8 +44,8 @@ def warm(tenant: Tenant, user: Any = None) -> None:
 
 
 def cached(tenant: Tenant, user: Any = None) -> Any:
-    return cache.selections_cache().get(
-        cache.key_for(tenant.schema_name, getattr(user, "pk", None))
+    return choices(
+        switchyard_cache.cache().get(cache.key_for(tenant.schema_name, getattr(user, "pk", None)))
     )
 
 
@@ -265,7 +267,7 @@ def test_orm_writes_invalidate_the_cached_selections(
 ) -> None:
     with committed():
         Selection.objects.create(registry="payments", slug="card")
-    cache.selections_cache().clear()
+    switchyard_cache.cache().clear()
     warm(acme)
     assert cached(acme) == {"payments": "card"}
     with committed():

@@ -17,7 +17,7 @@ import engine
 from conditions import Context, Setting
 from engine import NoStrategyAvailable, Reason, Registry, SkipReason, Strategy, UnknownRegistry
 from engine.models import Selection
-from engine.selections import write_selection
+from engine.storage.writes import write_selection
 from tenants.conditions import Plan
 from tenants.models import Tenant
 from tests.engine.core_support import Boom, Counted, Fixed, checks

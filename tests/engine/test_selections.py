@@ -1,4 +1,4 @@
-"""engine.selections: validated atomic writes with history, and the one-round-trip read."""
+"""engine.storage: validated atomic writes with history, and the one-round-trip read."""
 
 from __future__ import annotations
 
@@ -6,27 +6,25 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
-from django.core.cache import BaseCache
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.test import override_settings
 from django_tenants.utils import schema_context, tenant_context
 
 import engine
 from conditions import Context
+from conditions import cache as switchyard_cache
 from conditions import prefetch as prefetch_module
-from engine import cache
 from engine.models import Selection, SelectionHistory
-from engine.resolution import Reason
-from engine.selections import (
-    StoredSelections,
-    clear_selection,
-    stored_selections,
-    write_selection,
-)
+from engine.resolution import Reason, StoredSelections
+from engine.storage import cache
+from engine.storage.reads import stored_selections
+from engine.storage.writes import clear_selection, write_selection
 from tenants.models import Tenant
-from tests.transactions import committed, settled
+from tests.transactions import choices, committed, settled
 
 # The keys condition modules declared (the list object itself: later declarations included).
 DECLARED_KEYS = prefetch_module._required
@@ -43,7 +41,7 @@ def acme(free_tenant: Tenant) -> Iterator[Tenant]:
 def cache_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[str, ...]]]:
     """Every call the engine makes to its cache alias: (method, keys); one per round trip."""
     calls: list[tuple[str, tuple[str, ...]]] = []
-    alias = cache.selections_cache()
+    alias = switchyard_cache.cache()
     depth = [0]  # a backend's get_many may call its own get: count the outer call only
     for method in ("get", "get_many", "add", "set", "set_many", "delete", "delete_many"):
         original = getattr(alias, method)
@@ -107,7 +105,8 @@ def test_writing_the_stored_slug_changes_nothing(
     acme: Tenant, django_assert_num_queries: Callable[..., Any]
 ) -> None:
     write_selection("payments", "card", via="api")
-    with django_assert_num_queries(3):  # SAVEPOINT, SELECT ... FOR UPDATE, RELEASE
+    # SAVEPOINT, SET LOCAL search_path, SELECT ... FOR UPDATE, RELEASE
+    with django_assert_num_queries(4):
         write_selection("payments", "card", via="api")
     assert len(history()) == 1
 
@@ -115,8 +114,9 @@ def test_writing_the_stored_slug_changes_nothing(
 def test_new_selection_costs_a_fixed_number_of_queries(
     acme: Tenant, django_assert_num_queries: Callable[..., Any]
 ) -> None:
-    # SAVEPOINT, SELECT FOR UPDATE, SAVEPOINT, INSERT, RELEASE, INSERT history, RELEASE
-    with django_assert_num_queries(7):
+    # SAVEPOINT, SET LOCAL search_path, SELECT FOR UPDATE, SAVEPOINT, INSERT, RELEASE,
+    # INSERT history, the schema's generation, RELEASE
+    with django_assert_num_queries(9):
         write_selection("payments", "card", via="api")
 
 
@@ -248,7 +248,7 @@ def test_one_round_trip_fetches_tenant_user_and_required_keys(
     with settled():
         write_selection("payments", "card", via="api")
         write_selection("payments", "invoice", user=alice, via="api")
-    cache.selections_cache().set("switchyard:test:stamp", 42)
+    switchyard_cache.cache().set("switchyard:test:stamp", 42)
     stored_selections(Context(tenant=acme, user=alice))  # warms both keys
     cache_calls.clear()
     context = Context(tenant=acme, user=alice)
@@ -323,7 +323,7 @@ def test_a_transaction_reads_its_own_writes_and_caches_nothing_until_it_commits(
             assert stored_selections(Context(tenant=acme)).tenant_choice("payments") == "invoice"
         transaction.set_rollback(True)
     # Rolled back: the cache still says card, which is what the database says.
-    assert cache.selections_cache().get(cache.key_for("acme")) == {"payments": "card"}
+    assert choices(switchyard_cache.cache().get(cache.key_for("acme"))) == {"payments": "card"}
     assert stored_selections(Context(tenant=acme)).tenant_choice("payments") == "card"
 
 
@@ -336,36 +336,33 @@ def test_after_a_commit_readers_use_the_database_but_do_not_refill_at_once(
     for _ in range(2):
         with django_assert_num_queries(1):
             assert stored_selections(Context(tenant=acme)).tenant_choice("payments") == "invoice"
-    assert cache.selections_cache().get(cache.key_for("acme")) == cache.INVALIDATED
+    assert switchyard_cache.cache().get(cache.key_for("acme")) == cache.INVALIDATED
 
 
-class BrokenCache(BaseCache):
-    """A cache whose server is down."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__({})
-
-    def get_many(self, *args: Any, **kwargs: Any) -> Any:
-        raise ConnectionError("cache server unreachable")
-
-    add = set = set_many = get = get_many  # type: ignore[assignment]
+# A real Redis client pointed at a port nothing listens on: every call fails at once.
+UNREACHABLE_CACHES = {
+    **settings.CACHES,
+    "switchyard": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",
+        "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+    },
+}
 
 
 def test_a_cache_outage_falls_back_to_the_database(
-    acme: Tenant,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
+    acme: Tenant, caplog: pytest.LogCaptureFixture
 ) -> None:
     with settled():
         write_selection("payments", "invoice", via="api")
-    monkeypatch.setattr(cache, "selections_cache", BrokenCache)
-    monkeypatch.setattr(prefetch_module, "cache", BrokenCache)
-    assert stored_selections(Context(tenant=acme)).tenant_choice("payments") == "invoice"
-    with committed():
-        write_selection("payments", "card", via="api")  # invalidation fails, write stands
-    assert Selection.objects.get().slug == "card"
-    assert "cache failed to read" in caplog.text
-    assert "Error calling Invalidation.run in on_commit()" in caplog.text
+    with override_settings(CACHES=UNREACHABLE_CACHES):
+        assert stored_selections(Context(tenant=acme)).tenant_choice("payments") == "invoice"
+        with committed():
+            write_selection("payments", "card", via="api")  # invalidation fails, write stands
+        assert Selection.objects.get().slug == "card"
+        assert stored_selections(Context(tenant=acme)).tenant_choice("payments") == "card"
+    assert "cache (alias 'switchyard') failed to read" in caplog.text
+    assert "Error calling" not in caplog.text  # the commit hook did not raise
 
 
 # Through the registries ----------------------------------------------------------------------

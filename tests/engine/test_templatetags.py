@@ -14,7 +14,7 @@ from conditions import Context
 from engine import NoStrategyAvailable
 from engine.middleware import StrategyMiddleware
 from engine.namespace import StrategyNamespace
-from engine.selections import write_selection
+from engine.storage.writes import write_selection
 from engine.testing import override_condition, override_strategy
 from tenants.models import Tenant
 from tests.engine.surfaces_app.strategies import Drone, Express, Freight, Post

@@ -10,7 +10,7 @@ from django_tenants.utils import schema_context, tenant_context
 
 from conditions import Context
 from engine.models import Selection, SelectionHistory
-from engine.selections import write_selection
+from engine.storage.writes import write_selection
 from example_site.demo import DEMO_TENANTS, seed_demo
 from example_site.models import Order
 from example_site.registries.payments import Invoice

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from engine.models import Selection
-from engine.selections import write_selection
+from engine.storage.writes import write_selection
 
 pytestmark = pytest.mark.django_db
 

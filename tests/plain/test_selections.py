@@ -11,10 +11,13 @@ from django.contrib.auth import get_user_model
 from django.db import connection, connections
 
 from conditions import Context
-from engine import cache
+from conditions import cache as switchyard_cache
+from engine import tenancy
 from engine.models import Selection, SelectionHistory
-from engine.selections import clear_selection, stored_selections, write_selection
-from tests.transactions import committed, settled
+from engine.storage import cache
+from engine.storage.reads import stored_selections
+from engine.storage.writes import clear_selection, write_selection
+from tests.transactions import choices, committed, settled
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +27,7 @@ def test_the_project_really_has_no_django_tenants() -> None:
     assert not apps.is_installed("django_tenants")
     assert not apps.is_installed("tenants")
     assert not hasattr(connection, "schema_name")
-    assert cache.current_schema() == cache.PLAIN_SCHEMA == "public"
+    assert tenancy.current_schema() == tenancy.PLAIN_SCHEMA == "public"
 
 
 def test_write_and_clear_with_history() -> None:
@@ -65,14 +68,14 @@ def test_reads_are_cached_under_the_one_schema(
     with django_assert_num_queries(0):
         assert stored_selections(Context(user=alice)) == stored
     key = cache.key_for("public", alice.pk)
-    assert cache.selections_cache().get(key) == {"shipping": "courier"}
+    assert choices(switchyard_cache.cache().get(key)) == {"shipping": "courier"}
 
 
 def test_a_committed_write_invalidates_and_the_next_read_sees_it() -> None:
     stored_selections(Context())
     with committed():
         write_selection("shipping", "pickup", via="api")
-    assert cache.selections_cache().get(cache.key_for("public")) == cache.INVALIDATED
+    assert switchyard_cache.cache().get(cache.key_for("public")) == cache.INVALIDATED
     assert stored_selections(Context()).tenant_choice("shipping") == "pickup"
 
 

@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django_tenants.utils import schema_exists
 
-from engine.selections import write_selection
+from engine.storage.writes import write_selection
 from tenants import template
 from tenants.models import Tenant
 from tenants.spares import ready_spares

@@ -16,7 +16,7 @@ import engine
 from conditions import Context
 from engine import Reason, Registry, SkipReason, Strategy
 from engine.models import Selection
-from engine.selections import write_selection
+from engine.storage.writes import write_selection
 from engine.testing import isolated_registries
 from tenants.conditions import Plan, PlanAtLeast
 from tenants.models import Tenant

@@ -10,7 +10,7 @@ from django.core.management.base import CommandParser
 
 from conditions import Context
 from engine.management.base import SwitchyardCommand, tenant_name, where
-from engine.resolution import stored_selections
+from engine.storage.reads import stored_selections
 from engine.tenancy import tenant_scope
 
 

@@ -12,7 +12,8 @@ from conditions import Context
 from engine.explain import RegistryExplanation
 from engine.management.base import SwitchyardCommand, where
 from engine.registry import Registry, registries
-from engine.resolution import condition_of, stored_selections
+from engine.resolution import condition_of
+from engine.storage.reads import stored_selections
 from engine.tenancy import tenant_scope, tenants_installed
 
 

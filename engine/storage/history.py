@@ -1,8 +1,9 @@
 """Who changed a selection and through which path, and what follows when the change commits.
 
 Every write of ``engine.models.Selection`` reports its changes to ``record_changes``, which
-appends them to ``SelectionHistory`` in the same transaction and, once the transaction commits,
-invalidates the schema's cached selections and sends ``strategy_selected``. The path and the
+appends them to ``SelectionHistory`` and bumps the schema's generation in the same transaction
+and, once the transaction commits, invalidates the schema's cached selections and sends
+``strategy_selected``. The path and the
 author come from the ``audited(via=..., changed_by=...)`` block around the write;
 ``write_selection`` opens one, and ORM writes outside any block are recorded as ``via="orm"``.
 """
@@ -21,8 +22,9 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from engine import cache
+from engine import tenancy
 from engine.signals import strategy_selected
+from engine.storage import cache, generations
 from engine.validators import validate_via
 
 logger = logging.getLogger("switchyard.engine")
@@ -78,7 +80,7 @@ def record_changes(using: str, changes: Iterable[Change], users: Mapping[Any, An
     if not changes:
         return
     audit = current_audit()
-    schema = cache.current_schema(using)
+    schema = tenancy.current_schema(using)
     history = apps.get_model("engine", "SelectionHistory")
     now = timezone.now()
     author = getattr(audit.changed_by, "pk", None)
@@ -96,6 +98,7 @@ def record_changes(using: str, changes: Iterable[Change], users: Mapping[Any, An
     )
     # The keys are computed now, in the schema written to; the commit may run in another one.
     keys = {cache.key_for(schema, change.user_id) for change in changes}
+    generations.bump(generations.scope_of(schema), using)
     cache.invalidate_on_commit(schema, keys, using)
     if strategy_selected.has_listeners():
         notification = _Notification(schema, changes, _users(using, changes, users), audit)

@@ -1,0 +1,123 @@
+"""Reading what a tenant (and its user) stored: the request's one cache round trip.
+
+``stored_selections(context)`` fetches the tenant's key, the user's key (for an authenticated
+user) and ``conditions.prefetch.required_keys()`` in one ``get_many``, and memoises the result
+on the context so every registry of a request shares it. A miss, a stale entry (older than the
+schema's generation) or a failing cache costs one SQL query. That query names the schema's
+table itself instead of trusting the connection's ``search_path``, so a transaction-pooling
+PgBouncer cannot make it read another tenant's rows, and nothing read from the wrong schema
+can enter the cache.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any
+
+from django.apps import apps
+from django.db import connections, router
+
+from conditions import Context
+from conditions.prefetch import prefetch
+from engine import tenancy
+from engine.resolution import StoredSelections
+from engine.storage import cache, generations
+
+# Where a context keeps the selections it read, so every registry of a request shares them.
+MEMO = "_switchyard_selections"
+
+
+def stored_selections(context: Context) -> StoredSelections:
+    """Return the selections of the context's tenant and user, read once per context.
+
+    The schema is the one of ``context.tenant``, else the connection's ("public" without
+    django-tenants).
+    """
+    using = router.db_for_read(selection_model())
+    schema = tenancy.schema_of(context.tenant, using)
+    user_pk = _user_pk(context.user)
+    memo = context.extra.get(MEMO)
+    if isinstance(memo, StoredSelections) and memo.schema == schema and memo.user_pk == user_pk:
+        return memo
+    stored = _read(context, schema, user_pk, using)
+    context.extra[MEMO] = stored
+    return stored
+
+
+def selection_model() -> Any:
+    """Return ``engine.Selection`` (looked up, not imported: the models build on this package)."""
+    return apps.get_model("engine", "Selection")
+
+
+def forget(context: Context) -> None:
+    """Drop the context's memoised selections (after the context itself wrote some)."""
+    context.extra.pop(MEMO, None)
+
+
+def _read(context: Context, schema: str, user_pk: Any, using: str) -> StoredSelections:
+    tenant_key = cache.key_for(schema)
+    user_key = None if user_pk is None else cache.key_for(schema, user_pk)
+    keys = (tenant_key,) if user_key is None else (tenant_key, user_key)
+    if cache.pending(keys, using):
+        # This transaction changed them and has not committed: read its own writes from the
+        # database, and cache nothing (a rollback would leave the cache wrong).
+        prefetch(context)
+        return query(schema, user_pk, using)[0]
+    found = prefetch(context, keys)
+    scope = generations.scope_of(schema)
+    fresh = generations.latest(scope, using)
+    entries: list[Any] = [found.get(key) for key in keys]
+    if all(_usable(entry, fresh) for entry in entries):
+        user_choices = entries[1][1] if user_key is not None else {}
+        return _stored(schema, user_pk, entries[0][1], user_choices)
+    stored, seq = query(schema, user_pk, using)
+    generations.learned(scope, seq)
+    loaded = (dict(stored.tenant_choices), dict(stored.user_choices))
+    # Absent keys are added (never over an invalidation marker); stale values are replaced.
+    absent = {k: (seq, v) for k, v, e in zip(keys, loaded, entries, strict=False) if e is None}
+    stale = {
+        k: (seq, v) for k, v, e in zip(keys, loaded, entries, strict=False) if isinstance(e, tuple)
+    }
+    cache.fill({**absent, **stale}, replace=stale)
+    return stored
+
+
+def _usable(entry: Any, fresh: int) -> bool:
+    return isinstance(entry, tuple) and len(entry) == 2 and entry[0] >= fresh
+
+
+def query(schema: str, user_pk: Any, using: str) -> tuple[StoredSelections, int]:
+    """Read ``schema``'s selections (and ``user_pk``'s) and its generation, in one query."""
+    table = tenancy.quoted_table(selection_model()._meta.db_table, schema, using)
+    owners = "user_id IS NULL" if user_pk is None else "(user_id IS NULL OR user_id = %s)"
+    sql = (
+        f"SELECT NULL, NULL, NULL, {generations.subquery(using)} "
+        f"UNION ALL SELECT registry, slug, user_id, NULL FROM {table} WHERE {owners}"
+    )
+    params: list[Any] = [generations.scope_of(schema)]
+    if user_pk is not None:
+        params.append(user_pk)
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    seq = next((int(row[3]) for row in rows if row[0] is None), 0)
+    tenant = {registry: slug for registry, slug, owner, _ in rows if registry and owner is None}
+    user = {registry: slug for registry, slug, owner, _ in rows if registry and owner is not None}
+    return _stored(schema, user_pk, tenant, user), seq
+
+
+def _stored(
+    schema: str, user_pk: Any, tenant: dict[str, str], user: dict[str, str] | None = None
+) -> StoredSelections:
+    return StoredSelections(
+        schema,
+        MappingProxyType(tenant),
+        MappingProxyType(user) if user else MappingProxyType({}),
+        user_pk,
+    )
+
+
+def _user_pk(user: Any) -> Any:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return getattr(user, "pk", None)

@@ -1,0 +1,212 @@
+"""Writing selections: validated like a read, atomic, recorded, invalidated on commit.
+
+``select``/``deselect`` (what ``Registry.select`` calls) validate first and store second, in
+one transaction in the tenant's own schema: the user's permissions and groups are read there,
+never in whatever schema the connection was on. ``write_selection``/``clear_selection`` store
+without asking whether the strategy may be used (forms and commands validate first).
+
+Every write pins ``search_path`` with ``SET LOCAL`` inside its transaction, so it lands in the
+intended schema behind a transaction-pooling PgBouncer too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, router, transaction
+
+from conditions import Context
+from conditions.naming import suggestion
+from engine import tenancy
+from engine.resolution import explain_strategy, is_available
+from engine.storage import reads
+from engine.storage.history import audited
+from engine.storage.reads import selection_model
+from engine.validators import validate_registry_key, validate_slug, validate_via
+
+if TYPE_CHECKING:
+    from engine.registry import Registry
+    from engine.strategy import Strategy
+
+
+def validate_selection(
+    registry: type[Registry], slug: str, context: Context, user: Any = None
+) -> type[Strategy]:
+    """Return the strategy ``slug`` if it may be selected in ``context``, else raise.
+
+    Raises ``ValidationError`` with code ``unknown_strategy``, ``not_user_selectable`` or
+    ``unavailable``. For a user's own selection (``user`` given) the strategy must be
+    available to that user. Conditions are evaluated in the context's tenant's schema.
+    """
+    with tenancy.tenant_scope(context.tenant):
+        return _validate(registry, slug, context, user)
+
+
+def _validate(
+    registry: type[Registry], slug: str, context: Context, user: Any = None
+) -> type[Strategy]:
+    if not isinstance(slug, str) or slug not in registry:
+        raise ValidationError(
+            "Unknown strategy %(slug)s in %(registry)s.%(suggestion)s Choose one of: %(known)s.",
+            code="unknown_strategy",
+            params={
+                "slug": repr(slug),
+                "registry": repr(registry.key),
+                "suggestion": suggestion(str(slug), registry.slugs()),
+                "known": ", ".join(registry.slugs()) or "none",
+            },
+        )
+    if user is not None and not registry.user_selectable:
+        raise ValidationError(
+            "Registry %(registry)s does not allow per-user selections (user_selectable is "
+            "False on %(cls)s); select for the tenant instead.",
+            code="not_user_selectable",
+            params={"registry": repr(registry.key), "cls": registry.__name__},
+        )
+    strategy = registry.get(slug)
+    context = _context_for(context, user)
+    if not is_available(strategy, context):
+        explanation = explain_strategy(strategy, context)
+        raise ValidationError(
+            "Strategy %(slug)s of %(registry)s is not available here: %(condition)s is not met.",
+            code="unavailable",
+            params={
+                "slug": repr(slug),
+                "registry": repr(registry.key),
+                "condition": explanation.text,
+                "explanation": explanation,
+            },
+        )
+    return strategy
+
+
+def select(
+    registry: type[Registry],
+    slug: str,
+    context: Context,
+    user: Any = None,
+    *,
+    changed_by: Any = None,
+    via: str = "api",
+) -> Any:
+    """Validate ``slug`` for ``context`` (and ``user``), then store it; return the stored row."""
+    with _pinned(context.tenant) as using:
+        _validate(registry, slug, context, user)
+        selection = _write(registry.key, slug, user, changed_by, via, using)
+    reads.forget(context)  # the context's own copy of the selections is stale now
+    return selection
+
+
+def deselect(
+    registry: type[Registry],
+    context: Context,
+    user: Any = None,
+    *,
+    changed_by: Any = None,
+    via: str = "api",
+) -> None:
+    """Remove the stored choice of the tenant (or of ``user``); resolution falls back."""
+    clear_selection(registry.key, user=user, changed_by=changed_by, via=via, tenant=context.tenant)
+    reads.forget(context)
+
+
+def write_selection(
+    registry_key: str,
+    slug: str,
+    *,
+    user: Any = None,
+    changed_by: Any = None,
+    via: str,
+    tenant: Any = None,
+) -> Any:
+    """Store ``slug`` for ``registry_key`` (the tenant's, or ``user``'s), atomically.
+
+    Appends to the history and, after the commit, invalidates the cache of the schema written
+    to and sends ``strategy_selected``. Writing the slug already stored changes nothing.
+    ``tenant`` (under django-tenants) writes into that tenant's schema; None means the
+    connection's schema. Checks the shape of the values (``ValidationError``), not whether the
+    strategy may be used: callers (``Registry.select``, forms, admin, commands) do that first.
+    """
+    with _pinned(tenant) as using:
+        return _write(registry_key, slug, user, changed_by, via, using)
+
+
+def clear_selection(
+    registry_key: str,
+    *,
+    user: Any = None,
+    changed_by: Any = None,
+    via: str,
+    tenant: Any = None,
+) -> None:
+    """Remove the stored selection of ``registry_key`` (the tenant's, or ``user``'s).
+
+    Recorded in the history with no slug after, invalidated like a write; nothing stored is
+    not an error.
+    """
+    validate_registry_key(registry_key)
+    _validate_common(user, changed_by, via)
+    with _pinned(tenant) as using, audited(via=via, changed_by=changed_by):
+        rows = selection_model().objects.using(using).select_for_update()
+        selection = rows.filter(registry=registry_key, user=user).first()
+        if selection is not None:
+            if user is not None:
+                selection.user = user  # at hand for the signal: no query to load it
+            selection.delete(using=using)
+
+
+def _write(registry_key: str, slug: str, user: Any, changed_by: Any, via: str, using: str) -> Any:
+    validate_registry_key(registry_key)
+    validate_slug(slug)
+    _validate_common(user, changed_by, via)
+    with audited(via=via, changed_by=changed_by):
+        rows = selection_model().objects.using(using).select_for_update()
+        selection = rows.filter(registry=registry_key, user=user).first()
+        if selection is None:
+            selection = selection_model()(
+                registry=registry_key, slug=slug, user=user, changed_by=changed_by
+            )
+            try:
+                with transaction.atomic(using=using):
+                    selection.save(using=using, force_insert=True)
+                return selection
+            except IntegrityError:
+                # Another transaction stored this (registry, user) first: update its row.
+                selection = rows.get(registry=registry_key, user=user)
+        if selection.slug != slug:
+            selection.slug = slug
+            selection.changed_by = changed_by
+            selection.save(using=using, update_fields=["slug", "changed_by", "changed_at"])
+        return selection
+
+
+@contextmanager
+def _pinned(tenant: Any) -> Iterator[str]:
+    """Open a transaction in ``tenant``'s schema (else the connection's), ``search_path`` pinned."""
+    using = router.db_for_write(selection_model())
+    with tenancy.tenant_scope(tenant, using), transaction.atomic(using=using):
+        tenancy.pin_search_path(tenancy.schema_of(tenant, using), using)
+        yield using
+
+
+def _validate_common(user: Any, changed_by: Any, via: str) -> None:
+    validate_via(via)
+    for name, value in (("user", user), ("changed_by", changed_by)):
+        if value is not None and getattr(value, "pk", None) is None:
+            raise ValidationError(
+                "%(name)s must be a saved user or None, got %(value)s.",
+                code=f"invalid_{name}",
+                params={"name": name, "value": repr(value)},
+            )
+
+
+def _context_for(context: Context, user: Any) -> Context:
+    """Return ``context``, or a context for ``user`` when the selection is someone else's."""
+    if user is None or getattr(user, "pk", None) == getattr(context.user, "pk", None):
+        return context
+    # A request would make request-bound leaves (flags) answer for the request's user.
+    extra = {name: value for name, value in context.extra.items() if not name.startswith("_")}
+    return Context(user=user, tenant=context.tenant, strict=context.strict, **extra)
