@@ -21,6 +21,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from engine import tenancy
 from engine.context_processors import request_context
 from engine.fields import MissingStrategy, MultipleStrategyField, StrategyField
 from engine.forms import SelectionsForm
@@ -33,13 +34,7 @@ USER_SELECTIONS_SHOWN = 100
 
 def on_public_schema(request: HttpRequest) -> bool:
     """Return whether ``request`` is served by django-tenants' public schema."""
-    if not tenants_installed():
-        return False
-    from django_tenants.utils import get_public_schema_name
-
-    tenant = getattr(request, "tenant", None)
-    schema = getattr(tenant, "schema_name", None) or getattr(connection, "schema_name", None)
-    return bool(schema == get_public_schema_name())
+    return tenancy.on_public_schema(getattr(request, "tenant", None))
 
 
 class TenantSchemaOnly(admin.ModelAdmin):  # type: ignore[type-arg]

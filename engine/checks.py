@@ -14,16 +14,16 @@ from django.core.checks import CheckMessage, Error, Warning, register
 from django.utils.module_loading import import_string
 
 from conditions.naming import suggestion
-from engine import discovery
+from engine import discovery, tenancy
 from engine.conf import SETTING_NAME
 from engine.conf import settings as switchyard_settings
 from engine.registry import created_registries, qualified_name, registries
 
 TAG = "switchyard"
 MIDDLEWARE_PATH = "engine.middleware.StrategyMiddleware"
-TENANT_MIDDLEWARE_PATH = "django_tenants.middleware.main.TenantMainMiddleware"
+TENANT_MIDDLEWARE_PATH = tenancy.TENANT_MIDDLEWARE_PATH
 AUTH_MIDDLEWARE_PATH = "django.contrib.auth.middleware.AuthenticationMiddleware"
-TENANT_KEY_FUNCTION_PATH = "django_tenants.cache.make_key"
+TENANT_KEY_FUNCTION_PATH = tenancy.TENANT_KEY_FUNCTION_PATH
 PROCESS_LOCAL_BACKENDS = (
     "django.core.cache.backends.locmem.LocMemCache",
     "django.core.cache.backends.dummy.DummyCache",
@@ -74,7 +74,7 @@ def check_caches(app_configs: AppConfigs = None, **kwargs: Any) -> list[CheckMes
     messages: list[CheckMessage] = []
     caches = django_settings.CACHES
     alias = _switchyard_setting("CACHE")
-    if _tenants_installed():
+    if tenancy.tenants_app_installed():
         default = caches.get("default", {})
         if not _tenant_aware(default.get("KEY_FUNCTION")):
             messages.append(
@@ -246,10 +246,6 @@ def _all_entry_points() -> list[Any]:
 
 def _switchyard_setting(name: str) -> Any:
     return getattr(switchyard_settings, name)
-
-
-def _tenants_installed() -> bool:
-    return "django_tenants" in django_settings.INSTALLED_APPS
 
 
 def _tenant_aware(key_function: Any) -> bool:

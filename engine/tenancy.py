@@ -21,16 +21,24 @@ from django.db import DEFAULT_DB_ALIAS, connections
 
 # The schema name used without django-tenants: the only schema there is.
 PLAIN_SCHEMA = "public"
+# What the system checks look for in the settings.
+TENANT_MIDDLEWARE_PATH = "django_tenants.middleware.main.TenantMainMiddleware"
+TENANT_KEY_FUNCTION_PATH = "django_tenants.cache.make_key"
+
+
+def tenants_app_installed() -> bool:
+    """Return whether ``django_tenants`` is in ``INSTALLED_APPS`` (no connection needed)."""
+    return apps.is_installed("django_tenants")
 
 
 def tenants_installed(using: str = DEFAULT_DB_ALIAS) -> bool:
     """Return whether django-tenants manages the database connection ``using``."""
-    return apps.is_installed("django_tenants") and hasattr(connections[using], "set_tenant")
+    return tenants_app_installed() and hasattr(connections[using], "set_tenant")
 
 
 def public_schema() -> str:
     """Return the name of the public (shared) schema."""
-    if not apps.is_installed("django_tenants"):
+    if not tenants_app_installed():
         return PLAIN_SCHEMA
     from django_tenants.utils import get_public_schema_name
 
@@ -62,7 +70,7 @@ def current_tenant(using: str = DEFAULT_DB_ALIAS) -> Any:
 
 def tenant_model() -> Any:
     """Return the project's django-tenants tenant model (None without django-tenants)."""
-    if not apps.is_installed("django_tenants"):
+    if not tenants_app_installed():
         return None
     from django_tenants.utils import get_tenant_model
 

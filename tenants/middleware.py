@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connection
 from django.http import HttpRequest
 from django_tenants.middleware.main import TenantMainMiddleware
-from django_tenants.utils import get_public_schema_name
 
+from engine import tenancy
 from tenants import cache
 
 
 def on_public_site(request: HttpRequest) -> bool:
     """Return whether ``request`` is served by the public (platform) schema."""
-    tenant = getattr(request, "tenant", None)
-    schema_name = getattr(tenant, "schema_name", None) or getattr(connection, "schema_name", None)
-    return bool(schema_name == get_public_schema_name())
+    return tenancy.on_public_schema(getattr(request, "tenant", None))
 
 
 class CachedTenantMiddleware(TenantMainMiddleware):

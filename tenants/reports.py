@@ -1,8 +1,9 @@
 """Cross-tenant reports for the platform: what is in force where, and which selections are not.
 
-Both walk the tenants once. Each tenant's selections come through the engine's reader (one
+Both walk the tenants once. Each tenant's selections come through the engine's namespace (one
 cache round trip, one query on a miss), so a report costs O(tenants) whatever the number of
-registries. Work that needs a tenant's schema runs inside ``tenant_context``, which always
+registries; which selections are not in force is ``engine.audit``'s to say. Work that needs a
+tenant's schema runs inside ``tenant_context``, which always
 switches the connection back, also when a resolution raises.
 """
 
@@ -12,15 +13,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django_tenants.utils import get_public_schema_name, tenant_context
 
 from conditions import Context
+from engine.audit import InactiveSelection, audit_selections
 from engine.exceptions import NoStrategyAvailable
-from engine.models import Selection
+from engine.namespace import StrategyNamespace
 from engine.registry import Registry, registries
-from engine.resolution import Reason, SkipReason
-from engine.storage.reads import stored_selections
+from engine.resolution import Reason
 from tenants.models import Tenant
 
 
@@ -68,35 +68,6 @@ class TenantStrategies:
             "plan": self.plan,
             "registries": [state.as_dict() for state in self.registries],
         }
-
-
-@dataclass(frozen=True)
-class InactiveSelection:
-    """A stored selection that is not in force, and why (it stays stored and may come back)."""
-
-    tenant: str
-    registry: str
-    slug: str
-    user: str | None  # the username of a user's own selection; None for the tenant's
-    why: str  # unknown_registry, unknown_slug, unavailable or not_user_selectable
-    detail: str
-    in_force: str | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "tenant": self.tenant,
-            "registry": self.registry,
-            "slug": self.slug,
-            "user": self.user,
-            "why": self.why,
-            "detail": self.detail,
-            "in_force": self.in_force,
-        }
-
-    def __str__(self) -> str:
-        owner = f"user {self.user}" if self.user else "tenant"
-        instead = f"; in force: {self.in_force}" if self.in_force else ""
-        return f"{self.registry}={self.slug} ({owner}): {self.detail}{instead}"
 
 
 @dataclass(frozen=True)
@@ -178,9 +149,10 @@ def strategies_in_force(tenants: Iterable[Tenant] | None = None) -> list[TenantS
     keyed = _registries()
     report = []
     for tenant in all_tenants() if tenants is None else tenants:
-        context = Context(tenant=tenant)  # one context: one cache round trip for all registries
+        # One namespace: one cache round trip for all registries.
+        namespace = StrategyNamespace(Context(tenant=tenant))
         with tenant_context(tenant):
-            states = tuple(_state(registry, context) for registry in keyed)
+            states = tuple(_state(registry, namespace) for registry in keyed)
         report.append(TenantStrategies(tenant.schema_name, tenant.name, tenant.plan, states))
     return report
 
@@ -188,14 +160,12 @@ def strategies_in_force(tenants: Iterable[Tenant] | None = None) -> list[TenantS
 def inactive_selections(tenants: Iterable[Tenant] | None = None) -> list[InactiveSelection]:
     """Return every stored selection (the tenants' and their users') that is not in force.
 
-    A tenant's selection is judged for the tenant without a user, as background jobs and
-    ``engine.resolve(key, tenant=...)`` see it; a user's selection for that user.
+    ``engine.audit`` judges them: a tenant's selection for the tenant without a user, as
+    background jobs and ``engine.resolve(key, tenant=...)`` see it; a user's for that user.
     """
     found: list[InactiveSelection] = []
     for tenant in all_tenants() if tenants is None else tenants:
-        with tenant_context(tenant):
-            found.extend(_tenant_inactive(tenant))
-            found.extend(_users_inactive(tenant))
+        found.extend(audit_selections(tenant).inactive)
     return found
 
 
@@ -203,97 +173,11 @@ def _registries() -> list[type[Registry]]:
     return sorted(registries().values(), key=lambda registry: registry.key)
 
 
-def _state(registry: type[Registry], context: Context) -> RegistryState:
-    stored = stored_selections(context).tenant_choice(registry.key)
+def _state(registry: type[Registry], namespace: StrategyNamespace) -> RegistryState:
+    stored = namespace.stored().tenant_choice(registry.key)
     try:
-        resolution = registry.resolve(context)
+        resolution = namespace.resolution(registry)
     except NoStrategyAvailable as error:
         return RegistryState(registry.key, None, None, stored, error=str(error))
     skipped = tuple(str(skip) for skip in resolution.skipped)
     return RegistryState(registry.key, resolution.slug, resolution.reason, stored, skipped)
-
-
-def _tenant_inactive(tenant: Tenant) -> list[InactiveSelection]:
-    context = Context(tenant=tenant)
-    known = registries()
-    found = []
-    for key, slug in sorted(stored_selections(context).tenant_choices.items()):
-        registry = known.get(key)
-        if registry is None:
-            found.append(_unknown_registry(tenant, key, slug, None))
-            continue
-        found.extend(_judge(tenant, registry, slug, None, context, Reason.TENANT_SELECTION))
-    return found
-
-
-def _users_inactive(tenant: Tenant) -> list[InactiveSelection]:
-    rows = list(
-        Selection.objects.filter(user__isnull=False).values_list("registry", "slug", "user")
-    )
-    if not rows:
-        return []
-    users = get_user_model().objects.in_bulk({user_pk for _, _, user_pk in rows})
-    known = registries()
-    found = []
-    for key, slug, user_pk in sorted(rows, key=lambda row: (row[0], str(row[2]))):
-        user = users.get(user_pk)
-        name = user.get_username() if user is not None else f"#{user_pk}"
-        registry = known.get(key)
-        if registry is None:
-            found.append(_unknown_registry(tenant, key, slug, name))
-        elif not registry.user_selectable:
-            in_force = _in_force(registry, Context(tenant=tenant, user=user))
-            detail = f"registry {key!r} does not allow per-user selections"
-            found.append(
-                InactiveSelection(
-                    tenant.schema_name, key, slug, name, "not_user_selectable", detail, in_force
-                )
-            )
-        else:
-            context = Context(tenant=tenant, user=user)
-            found.extend(_judge(tenant, registry, slug, name, context, Reason.USER_SELECTION))
-    return found
-
-
-def _judge(
-    tenant: Tenant,
-    registry: type[Registry],
-    slug: str,
-    user: str | None,
-    context: Context,
-    source: Reason,
-) -> list[InactiveSelection]:
-    try:
-        resolution = registry.resolve(context)
-    except NoStrategyAvailable as error:
-        skipped = error.skipped
-        in_force = None
-    else:
-        if resolution.reason is source and resolution.slug == slug:
-            return []  # in force
-        skipped = resolution.skipped
-        in_force = resolution.slug
-    for skip in skipped:
-        if skip.source is source and skip.slug == slug:
-            why = "unknown_slug" if skip.why is SkipReason.UNKNOWN_SLUG else "unavailable"
-            detail = str(skip)
-            if skip.explanation is not None and skip.why is SkipReason.UNAVAILABLE:
-                detail = f"{skip.explanation.text} is not met"
-            return [
-                InactiveSelection(
-                    tenant.schema_name, registry.key, slug, user, why, detail, in_force
-                )
-            ]
-    return []
-
-
-def _unknown_registry(tenant: Tenant, key: str, slug: str, user: str | None) -> InactiveSelection:
-    detail = f"no registry has the key {key!r} (removed or renamed?)"
-    return InactiveSelection(tenant.schema_name, key, slug, user, "unknown_registry", detail, None)
-
-
-def _in_force(registry: type[Registry], context: Context) -> str | None:
-    try:
-        return registry.resolve(context).slug
-    except NoStrategyAvailable:
-        return None

@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from conditions.naming import suggestion
+from engine import tenancy
 from engine.exceptions import UnknownRegistry
 from engine.registry import Registry, get_registry
 from engine.tenancy import PLAIN_SCHEMA, tenants_installed
@@ -67,7 +68,7 @@ class SwitchyardCommand(BaseCommand):
                     "one schema; leave --tenant out."
                 )
             return None
-        model = _tenant_model()
+        model = tenancy.tenant_model()
         if schema is None:
             if not required:
                 return None
@@ -94,7 +95,7 @@ class SwitchyardCommand(BaseCommand):
             return [None]
         if schemas:
             return [self.tenant(schema) for schema in dict.fromkeys(schemas)]
-        return list(_tenant_model().objects.order_by("schema_name"))
+        return list(tenancy.tenant_model().objects.order_by("schema_name"))
 
     def user(self, username: str | None, tenant: Any, *, option: str = "--user") -> Any:
         """Return the user ``username`` of ``tenant``'s schema, where the connection is now."""
@@ -140,12 +141,6 @@ def where(tenant: Any) -> str:
 def tenant_name(tenant: Any) -> str:
     """Return the schema name of ``tenant`` (the plain schema for None)."""
     return PLAIN_SCHEMA if tenant is None else str(tenant.schema_name)
-
-
-def _tenant_model() -> Any:
-    from django_tenants.utils import get_tenant_model
-
-    return get_tenant_model()
 
 
 def _schemas(model: Any) -> str:

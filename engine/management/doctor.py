@@ -14,13 +14,11 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth import get_user_model
-
 from conditions import Context
-from engine.exceptions import NoStrategyAvailable, UnknownRegistry, UnknownStrategy
-from engine.models import Selection
-from engine.registry import Registry, registries
-from engine.resolution import explain_strategy, is_available
+from engine import audit
+from engine.catalogue import registries
+from engine.exceptions import NoStrategyAvailable
+from engine.namespace import StrategyNamespace
 from engine.tenancy import tenant_scope
 
 
@@ -99,83 +97,47 @@ class Report:
         }
 
 
+# The doctor's severity and wording for each reason a stored selection is not in force.
+_SEVERITY = {
+    audit.UNKNOWN_REGISTRY: Severity.ERROR,
+    audit.UNKNOWN_SLUG: Severity.ERROR,
+    audit.NOT_USER_SELECTABLE: Severity.WARNING,
+    audit.UNAVAILABLE: Severity.WARNING,
+}
+
+
 def examine(tenant: Any, name: str, report: Report) -> None:
     """Add the problems of ``tenant``'s stored selections (None: the one schema) to ``report``."""
-    with tenant_scope(tenant):
-        rows = list(
-            Selection.objects.order_by("registry", "user_id").values_list(
-                "registry", "slug", "user_id"
+    found = audit.audit_selections(tenant)
+    report.tenants += 1
+    report.selections += found.examined
+    for inactive in found.inactive:
+        report.findings.append(
+            Finding(
+                name,
+                inactive.registry,
+                inactive.slug,
+                inactive.user,
+                _SEVERITY[inactive.why],
+                inactive.why,
+                _message(inactive),
+                inactive.in_force,
             )
         )
-        owners = {user_pk for _, _, user_pk in rows if user_pk is not None}
-        users = get_user_model()._default_manager.in_bulk(owners) if owners else {}
-        contexts: dict[Any, Context] = {}
-
-        def context_for(user_pk: Any) -> Context:
-            # One context per user: each condition is evaluated once per user.
-            if user_pk not in contexts:
-                contexts[user_pk] = Context(tenant=tenant, user=users.get(user_pk))
-            return contexts[user_pk]
-
-        report.tenants += 1
-        report.selections += len(rows)
-        known = registries()
-        for key, slug, user_pk in rows:
-            username = None if user_pk is None else _username(users.get(user_pk), user_pk)
-            finding = _judge(name, known, key, slug, username, user_pk, context_for)
-            if finding is not None:
-                report.findings.append(finding)
-        for key, registry in sorted(known.items()):
+    with tenant_scope(tenant):
+        namespace = StrategyNamespace(Context(tenant=tenant))
+        for key in sorted(registries()):
             try:
-                registry.resolve(context_for(None))
+                namespace.resolution(key)
             except NoStrategyAvailable as error:
                 report.findings.append(
                     Finding(name, key, None, None, Severity.WARNING, "no_strategy", str(error))
                 )
 
 
-def _judge(
-    tenant: str,
-    known: Any,
-    key: str,
-    slug: str,
-    username: str | None,
-    user_pk: Any,
-    context_for: Any,
-) -> Finding | None:
-    registry: type[Registry] | None = known.get(key)
-    if registry is None:
-        message = f"{UnknownRegistry(key, known)} The selection is ignored."
-        return Finding(tenant, key, slug, username, Severity.ERROR, "unknown_registry", message)
-    context = context_for(user_pk)
-    in_force = _in_force(registry, context)
-    if slug not in registry:
-        message = f"{UnknownStrategy(key, slug, registry.slugs())} The selection is ignored."
-        return Finding(
-            tenant, key, slug, username, Severity.ERROR, "unknown_slug", message, in_force
-        )
-    if user_pk is not None and not registry.user_selectable:
-        message = (
-            f"Registry {key!r} does not allow per-user selections (user_selectable is False "
-            f"on {registry.__name__}): this selection is never used."
-        )
-        return Finding(
-            tenant, key, slug, username, Severity.WARNING, "not_user_selectable", message, in_force
-        )
-    strategy = registry.get(slug)
-    if is_available(strategy, context):
-        return None
-    why = explain_strategy(strategy, context).text
-    message = f"Not in force: {why} is not met. It stays stored and applies again once it is."
-    return Finding(tenant, key, slug, username, Severity.WARNING, "unavailable", message, in_force)
-
-
-def _in_force(registry: type[Registry], context: Context) -> str | None:
-    try:
-        return registry.resolve(context).slug
-    except NoStrategyAvailable:
-        return None
-
-
-def _username(user: Any, user_pk: Any) -> str:
-    return str(user.get_username()) if user is not None else f"#{user_pk}"
+def _message(inactive: audit.InactiveSelection) -> str:
+    if inactive.why == audit.UNAVAILABLE:
+        return f"Not in force: {inactive.detail}. It stays stored and applies again once it is."
+    if inactive.why == audit.NOT_USER_SELECTABLE:
+        return inactive.detail
+    return f"{inactive.detail} The selection is ignored."

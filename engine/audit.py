@@ -1,0 +1,142 @@
+"""The one audit of stored selections that are not in force, and why.
+
+``switchyard_doctor``, ``switchyard_inactive_selections`` and the platform page all build on
+``audit_selections(tenant)``. A tenant's selection is judged for the tenant without a user, as
+background jobs and ``engine.resolve(key, tenant=...)`` see it; a user's own selection for that
+user. A selection that is not in force stays stored: it applies again once it is allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth import get_user_model
+
+from conditions import Context
+from engine import tenancy
+from engine.catalogue import registries
+from engine.exceptions import NoStrategyAvailable, UnknownStrategy
+from engine.models import Selection
+from engine.namespace import StrategyNamespace
+from engine.resolution import explain_strategy, is_available
+
+# Why a stored selection is not in force (stable codes, used by reports and the doctor).
+UNKNOWN_REGISTRY = "unknown_registry"
+UNKNOWN_SLUG = "unknown_slug"
+NOT_USER_SELECTABLE = "not_user_selectable"
+UNAVAILABLE = "unavailable"
+
+
+@dataclass(frozen=True)
+class InactiveSelection:
+    """A stored selection that is not in force, and why (it stays stored and may come back)."""
+
+    tenant: str
+    registry: str
+    slug: str
+    user: str | None  # the username of a user's own selection; None for the tenant's
+    why: str  # UNKNOWN_REGISTRY, UNKNOWN_SLUG, UNAVAILABLE or NOT_USER_SELECTABLE
+    detail: str
+    in_force: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "tenant": self.tenant,
+            "registry": self.registry,
+            "slug": self.slug,
+            "user": self.user,
+            "why": self.why,
+            "detail": self.detail,
+            "in_force": self.in_force,
+        }
+
+    def __str__(self) -> str:
+        owner = f"user {self.user}" if self.user else "tenant"
+        instead = f"; in force: {self.in_force}" if self.in_force else ""
+        return f"{self.registry}={self.slug} ({owner}): {self.detail}{instead}"
+
+
+@dataclass
+class SelectionAudit:
+    """What one tenant stored: how many selections, and those not in force."""
+
+    tenant: str
+    examined: int = 0
+    inactive: list[InactiveSelection] = field(default_factory=list)
+
+
+def audit_selections(tenant: Any) -> SelectionAudit:
+    """Return the selections of ``tenant`` (None: the one schema) that are not in force."""
+    with tenancy.tenant_scope(tenant):
+        name = tenancy.schema_of(tenant)
+        rows = list(
+            Selection.objects.order_by("registry", "user_id").values_list(
+                "registry", "slug", "user_id"
+            )
+        )
+        owners = {user_pk for _, _, user_pk in rows if user_pk is not None}
+        users = get_user_model()._default_manager.in_bulk(owners) if owners else {}
+        namespaces: dict[Any, StrategyNamespace] = {}
+
+        def namespace_for(user_pk: Any) -> StrategyNamespace:
+            # One context per user: each condition is evaluated once per user.
+            if user_pk not in namespaces:
+                context = Context(tenant=tenant, user=users.get(user_pk))
+                namespaces[user_pk] = StrategyNamespace(context)
+            return namespaces[user_pk]
+
+        result = SelectionAudit(name, examined=len(rows))
+        for key, slug, user_pk in rows:
+            username = None if user_pk is None else _username(users.get(user_pk), user_pk)
+            found = _judge(name, key, slug, username, user_pk, namespace_for)
+            if found is not None:
+                result.inactive.append(found)
+        return result
+
+
+def in_force(namespace: StrategyNamespace, key: str) -> str | None:
+    """Return the slug in force for registry ``key`` (None when nothing is available)."""
+    try:
+        return namespace.resolution(key).slug
+    except NoStrategyAvailable:
+        return None
+
+
+def _judge(
+    tenant: str,
+    key: str,
+    slug: str,
+    username: str | None,
+    user_pk: Any,
+    namespace_for: Callable[[Any], StrategyNamespace],
+) -> InactiveSelection | None:
+    registry = registries().get(key)
+
+    def inactive(why: str, detail: str, current: str | None) -> InactiveSelection:
+        return InactiveSelection(tenant, key, slug, username, why, detail, current)
+
+    if registry is None:
+        return inactive(
+            UNKNOWN_REGISTRY, f"no registry has the key {key!r} (removed or renamed?)", None
+        )
+    namespace = namespace_for(user_pk)
+    current = in_force(namespace, key)
+    if slug not in registry:
+        return inactive(UNKNOWN_SLUG, str(UnknownStrategy(key, slug, registry.slugs())), current)
+    if user_pk is not None and not registry.user_selectable:
+        detail = (
+            f"Registry {key!r} does not allow per-user selections (user_selectable is False "
+            f"on {registry.__name__}): this selection is never used."
+        )
+        return inactive(NOT_USER_SELECTABLE, detail, current)
+    strategy = registry.get(slug)
+    context = namespace.context
+    if is_available(strategy, context):
+        return None  # the first candidate of its level, so in force
+    return inactive(UNAVAILABLE, f"{explain_strategy(strategy, context).text} is not met", current)
+
+
+def _username(user: Any, user_pk: Any) -> str:
+    return str(user.get_username()) if user is not None else f"#{user_pk}"
