@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from conditions import Context
 from engine import tenancy
 from engine.catalogue import registries
-from engine.exceptions import NoStrategyAvailable, UnknownStrategy
+from engine.exceptions import NoStrategyAvailable, UnknownRegistry, UnknownStrategy
 from engine.models import Selection
 from engine.namespace import StrategyNamespace
 from engine.resolution import explain_strategy, is_available
@@ -118,9 +118,7 @@ def _judge(
         return InactiveSelection(tenant, key, slug, username, why, detail, current)
 
     if registry is None:
-        return inactive(
-            UNKNOWN_REGISTRY, f"no registry has the key {key!r} (removed or renamed?)", None
-        )
+        return inactive(UNKNOWN_REGISTRY, str(UnknownRegistry(key, registries())), None)
     namespace = namespace_for(user_pk)
     current = in_force(namespace, key)
     if slug not in registry:
