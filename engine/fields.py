@@ -26,6 +26,7 @@ from conditions.naming import suggestion
 from engine.exceptions import UnknownStrategy
 from engine.registry import Registry, RegistryMeta, get_registry, registries
 from engine.strategy import SLUG_MAX_LENGTH, Strategy
+from engine.values import MissingStrategy, RegistryRef, registry_key_of, slug_of
 
 if TYPE_CHECKING:
     from django.forms import Field as FormField
@@ -35,87 +36,6 @@ logger = logging.getLogger("switchyard.engine")
 # (model label, field name, slug) of the missing slugs already logged by this process.
 _logged: set[tuple[str, str, str]] = set()
 _logged_lock = threading.Lock()
-
-RegistryRef = str | type[Registry]
-
-
-class MissingStrategy:
-    """A stored slug that names no registered strategy: falsy, and saved back as it was read."""
-
-    __slots__ = ("registry_key", "slug")
-
-    registry_key: str
-    slug: str
-
-    def __init__(self, registry_key: str, slug: str) -> None:
-        object.__setattr__(self, "registry_key", registry_key)
-        object.__setattr__(self, "slug", slug)
-
-    @property
-    def label(self) -> str:
-        return f"{self.slug} (not registered)"
-
-    def __bool__(self) -> bool:
-        return False
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, MissingStrategy):
-            return NotImplemented
-        return (self.registry_key, self.slug) == (other.registry_key, other.slug)
-
-    def __hash__(self) -> int:
-        return hash((MissingStrategy, self.registry_key, self.slug))
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError("MissingStrategy is immutable")
-
-    def __str__(self) -> str:
-        return self.slug
-
-    def __repr__(self) -> str:
-        return f"<MissingStrategy {self.slug!r} of {self.registry_key!r}>"
-
-
-def registry_key_of(registry: RegistryRef) -> str:
-    """Return the key of ``registry`` (a key string or a ``Registry`` class); check its type."""
-    if isinstance(registry, str) and registry:
-        return registry
-    if isinstance(registry, RegistryMeta) and getattr(registry, "key", None):
-        return registry.key
-    raise TypeError(
-        f"registry must be a Registry subclass with a key or a registry key string "
-        f"(e.g. 'payments'), got {registry!r}"
-    )
-
-
-def slug_of(value: Any, registry: type[Registry] | None = None) -> str | None:
-    """Return the slug that stores ``value``: a slug, a strategy class or instance, or a
-    ``MissingStrategy``; None stays None. A strategy of another registry is a ``ValueError``."""
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, MissingStrategy):
-        if registry is not None and value.registry_key != registry.key:
-            raise ValueError(
-                f"{value!r} belongs to registry {value.registry_key!r}, not {registry.key!r}."
-            )
-        return value.slug
-    strategy = value if isinstance(value, type) else type(value)
-    slug = getattr(strategy, "slug", None)
-    owner = getattr(strategy, "registry", None)
-    if not isinstance(slug, str) or not isinstance(owner, RegistryMeta):
-        expected = f"a strategy of {registry.key!r}" if registry is not None else "a strategy"
-        raise TypeError(f"Expected {expected}, its slug or None; got {value!r}.")
-    if registry is not None:
-        if owner.key != registry.key:
-            raise ValueError(
-                f"{strategy.__name__} ({slug!r}) is a strategy of registry {owner.key!r}, "
-                f"not of {registry.key!r}."
-            )
-        if strategy not in registry:
-            raise ValueError(
-                f"{strategy.__name__} is not a registered strategy of {registry.key!r}."
-            )
-    return slug
 
 
 def unknown_strategy_error(registry: type[Registry], slug: str) -> exceptions.ValidationError:

@@ -25,10 +25,10 @@ from django.http import HttpRequest
 from conditions import Context
 from engine.context_processors import request_context
 from engine.exceptions import NoStrategyAvailable
-from engine.fields import MissingStrategy, slug_of
 from engine.namespace import StrategyNamespace
 from engine.registry import Registry, get_registry, registries
 from engine.strategy import Strategy
+from engine.values import MissingStrategy, slug_of
 from engine.widgets import StrategyCheckboxSelectMultiple, StrategyLabel, StrategyRadioSelect
 
 if TYPE_CHECKING:

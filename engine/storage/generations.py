@@ -22,7 +22,7 @@ import threading
 import time
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from conditions.conf import settings
 from engine import tenancy
@@ -87,7 +87,7 @@ def refresh(using: str = DEFAULT_DB_ALIAS) -> None:
         return
     try:
         _next_poll = time.monotonic() + float(settings.STALENESS_BOUND)
-        rows, polled_at = _changed_since(_polled_at, using)
+        rows, polled_at = _poll(_polled_at, using)
         for scope, seq in rows:
             _latest[scope] = max(seq, _latest.get(scope, 0))
         _polled_at = polled_at
@@ -95,6 +95,16 @@ def refresh(using: str = DEFAULT_DB_ALIAS) -> None:
         logger.warning("Switchyard could not poll the generation table: %s", error)
     finally:
         _lock.release()
+
+
+def _poll(
+    polled_at: datetime.datetime | None, using: str
+) -> tuple[list[tuple[str, int]], datetime.datetime]:
+    if not connections[using].in_atomic_block:
+        return _changed_since(polled_at, using)
+    # A savepoint: a failed poll must not abort the caller's transaction.
+    with transaction.atomic(using=using):
+        return _changed_since(polled_at, using)
 
 
 def _changed_since(
