@@ -284,28 +284,7 @@ def _statements(cursor: Any, schema: str) -> Iterator[str]:
     identity = {(seq[8], seq[9]): seq for seq in sequences if seq[8] is not None}
     for seq in standalone:
         yield f"CREATE SEQUENCE {quote(seq[0])} AS {seq[1]}{_sequence_options(seq)}"
-
-    definitions: dict[str, list[str]] = {}
-    columns: dict[str, list[_Column]] = {}
-    for table, column, column_type, collation, not_null, default, ident, generated in _rows(
-        cursor, _COLUMNS_SQL, schema
-    ):
-        parts = [quote(column), column_type]
-        if collation:
-            parts.append(f"COLLATE {collation}")
-        if generated == "s":
-            parts.append(f"GENERATED ALWAYS AS ({default}) STORED")
-        elif ident:
-            seq = identity[(table, column)]
-            kind = "ALWAYS" if ident == "a" else "BY DEFAULT"
-            options = f"SEQUENCE NAME {quote(seq[0])}{_sequence_options(seq)}"
-            parts.append(f"GENERATED {kind} AS IDENTITY ({options})")
-        elif default is not None:
-            parts.append(f"DEFAULT {default}")
-        if not_null:
-            parts.append("NOT NULL")
-        definitions.setdefault(table, []).append(" ".join(parts))
-        columns.setdefault(table, []).append(_Column(column, generated == "s", ident == "a"))
+    definitions, columns = _column_definitions(cursor, schema, identity)
     constraints = _rows(cursor, _CONSTRAINTS_SQL, schema)
     # Keys, unique, exclusion and check constraints go inside CREATE TABLE (much cheaper than
     # one ALTER TABLE each); foreign keys are added once every table and row exists.
@@ -320,10 +299,66 @@ def _statements(cursor: Any, schema: str) -> Iterator[str]:
     for seq in standalone:
         if seq[10] is not None:
             yield f"ALTER SEQUENCE {quote(seq[0])} OWNED BY {quote(seq[10])}.{quote(seq[11])}"
+    yield from _copy_rows(cursor, schema, [table for table, _ in tables], columns, sequences)
+    yield from _indexes(cursor, schema)
+    for table, constraint, kind, definition in constraints:
+        if kind == "f":
+            yield f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(constraint)} {definition}"
+    for kind, table, column, text in _rows(cursor, _COMMENTS_SQL, schema):
+        target = f"{quote(table)}.{quote(column)}" if column else quote(table)
+        yield f"COMMENT ON {kind} {target} IS {_literal(text)}"
 
-    # The template's rows: what migrations and post_migrate wrote (django_migrations, content
-    # types, permissions, ...); then every sequence continues where the template's stopped.
-    for table in _non_empty_tables(cursor, schema, [table for table, _ in tables]):
+
+def _column_definitions(
+    cursor: Any, schema: str, identity: dict[tuple[Any, Any], Any]
+) -> tuple[dict[str, list[str]], dict[str, list[_Column]]]:
+    """Return each table's column definitions (for CREATE TABLE) and its columns."""
+    definitions: dict[str, list[str]] = {}
+    columns: dict[str, list[_Column]] = {}
+    for table, column, column_type, collation, not_null, default, ident, generated in _rows(
+        cursor, _COLUMNS_SQL, schema
+    ):
+        parts = [quote(column), column_type]
+        if collation:
+            parts.append(f"COLLATE {collation}")
+        parts.extend(_value_clauses(table, column, default, ident, generated, identity))
+        if not_null:
+            parts.append("NOT NULL")
+        definitions.setdefault(table, []).append(" ".join(parts))
+        columns.setdefault(table, []).append(_Column(column, generated == "s", ident == "a"))
+    return definitions, columns
+
+
+def _value_clauses(
+    table: str,
+    column: str,
+    default: str | None,
+    ident: str,
+    generated: str,
+    identity: dict[tuple[Any, Any], Any],
+) -> list[str]:
+    """Return the column's GENERATED, IDENTITY or DEFAULT clause (or none)."""
+    if generated == "s":
+        return [f"GENERATED ALWAYS AS ({default}) STORED"]
+    if ident:
+        seq = identity[(table, column)]
+        kind = "ALWAYS" if ident == "a" else "BY DEFAULT"
+        options = f"SEQUENCE NAME {quote(seq[0])}{_sequence_options(seq)}"
+        return [f"GENERATED {kind} AS IDENTITY ({options})"]
+    if default is not None:
+        return [f"DEFAULT {default}"]
+    return []
+
+
+def _copy_rows(
+    cursor: Any,
+    schema: str,
+    tables: list[str],
+    columns: dict[str, list[_Column]],
+    sequences: list[Any],
+) -> Iterator[str]:
+    """The template's rows (migrations, content types, permissions, ...) and sequences."""
+    for table in _non_empty_tables(cursor, schema, tables):
         copied = [column for column in columns.get(table, []) if not column.generated]
         names = ", ".join(quote(column.name) for column in copied)
         overriding = " OVERRIDING SYSTEM VALUE" if any(c.always_identity for c in copied) else ""
@@ -337,6 +372,8 @@ def _statements(cursor: Any, schema: str) -> Iterator[str]:
         positions = ", ".join(f"setval({_literal(quote(seq[0]))}, {seq[12]}, true)" for seq in used)
         yield f"SELECT {positions}"
 
+
+def _indexes(cursor: Any, schema: str) -> Iterator[str]:
     # pg_get_indexdef always qualifies the table: make it relative to search_path.
     cursor.execute("SELECT quote_ident(%s)", [schema])
     qualified = cursor.fetchone()[0] + "."
@@ -344,13 +381,6 @@ def _statements(cursor: Any, schema: str) -> Iterator[str]:
         yield definition.replace(f" ON ONLY {qualified}", " ON ONLY ").replace(
             f" ON {qualified}", " ON "
         )
-    for table, constraint, kind, definition in constraints:
-        if kind == "f":
-            yield f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(constraint)} {definition}"
-
-    for kind, table, column, text in _rows(cursor, _COMMENTS_SQL, schema):
-        target = f"{quote(table)}.{quote(column)}" if column else quote(table)
-        yield f"COMMENT ON {kind} {target} IS {_literal(text)}"
 
 
 def _non_empty_tables(cursor: Any, schema: str, tables: list[str]) -> list[str]:
