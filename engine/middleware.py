@@ -50,8 +50,12 @@ class StrategyMiddleware:
         setattr(request, self.attribute, self.get_namespace(request))
 
     def get_namespace(self, request: HttpRequest) -> StrategyNamespace:
-        """Return the namespace of ``request``; its context is built on first use."""
-        return self.namespace_class(lambda: self.get_context(request))
+        """Return the namespace of ``request``; its context is built on first use.
+
+        The tenant middleware put the connection on ``request.tenant``: the namespace need
+        not check which schema the connection is on.
+        """
+        return self.namespace_class(lambda: self.get_context(request), connection_tenant=True)
 
     def get_context(self, request: HttpRequest) -> Context:
         """Return the one context of ``request`` (its user and tenant); override to add extras."""

@@ -3,7 +3,8 @@
 This is the one place that joins storage and resolution: it reads what the context's tenant
 and user stored (``engine.storage.reads``, one cache round trip for all registries) and hands
 it to the pure ``engine.resolution``. Work for a context whose tenant is not the connection's
-runs in that tenant's schema, so conditions read that tenant's permissions and groups.
+runs in that tenant's schema, so conditions read that tenant's permissions and groups; a
+namespace decides that once, at its first read (asking the connection costs microseconds).
 """
 
 from __future__ import annotations
@@ -34,9 +35,13 @@ class StrategyNamespace:
     one cache round trip that context makes for the stored selections.
     """
 
-    __slots__ = ("_context", "_make_context", "_resolutions")
+    __slots__ = ("_context", "_foreign", "_make_context", "_resolutions")
 
-    def __init__(self, context: Context | Callable[[], Context]) -> None:
+    def __init__(
+        self, context: Context | Callable[[], Context], *, connection_tenant: bool = False
+    ) -> None:
+        """``connection_tenant``: the context's tenant is known to be the connection's (a
+        request's context, set by the tenant middleware), so there is no schema to check."""
         if isinstance(context, Context):
             self._context: Context | None = context
             self._make_context: Callable[[], Context] | None = None
@@ -44,6 +49,8 @@ class StrategyNamespace:
             self._context = None
             self._make_context = context
         self._resolutions: dict[str, Resolution] = {}
+        # Whether the context's tenant is another schema than the connection's (None: not known).
+        self._foreign: bool | None = False if connection_tenant else None
 
     @property
     def context(self) -> Context:
@@ -108,10 +115,12 @@ class StrategyNamespace:
         return explaining.explain(registry, context, stored_selections(context), resolution)
 
     def _in_scope(self, work: Callable[..., Any], *args: Any) -> Any:
-        tenant = self.context.tenant
-        if not tenancy.foreign(tenant):
+        foreign = self._foreign
+        if foreign is None:
+            foreign = self._foreign = tenancy.foreign(self.context.tenant)
+        if not foreign:
             return work(*args)
-        with tenancy.tenant_scope(tenant):
+        with tenancy.tenant_scope(self.context.tenant):
             return work(*args)
 
     def __getattr__(self, key: str) -> Strategy:

@@ -33,10 +33,18 @@ def stored_selections(context: Context) -> StoredSelections:
     The schema is the one of ``context.tenant``, else the connection's ("public" without
     django-tenants).
     """
-    using = router.db_for_read(selection_model())
-    schema = tenancy.schema_of(context.tenant, using)
     user_pk = _user_pk(context.user)
     memo = context.extra.get(MEMO)
+    schema = getattr(context.tenant, "schema_name", None)
+    if (
+        schema is not None  # the usual case: no connection or router to ask
+        and memo.__class__ is StoredSelections
+        and memo.schema == schema
+        and memo.user_pk == user_pk
+    ):
+        return memo  # type: ignore[no-any-return]
+    using = router.db_for_read(selection_model())
+    schema = schema or tenancy.current_schema(using)
     if isinstance(memo, StoredSelections) and memo.schema == schema and memo.user_pk == user_pk:
         return memo
     stored = _read(context, schema, user_pk, using)
@@ -46,7 +54,13 @@ def stored_selections(context: Context) -> StoredSelections:
 
 def selection_model() -> Any:
     """Return ``engine.Selection`` (looked up, not imported: the models build on this package)."""
-    return apps.get_model("engine", "Selection")
+    global _model
+    if _model is None:
+        _model = apps.get_model("engine", "Selection")
+    return _model
+
+
+_model: Any = None
 
 
 def forget(context: Context) -> None:
