@@ -24,6 +24,7 @@ import os
 import re
 import secrets
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -51,6 +52,8 @@ STEP = re.compile(
     re.MULTILINE | re.DOTALL,
 )
 EXTRAS = re.compile(r"django-switchyard\[(?P<extras>[\w,]+)\]")
+# What pip says when it cannot reach an index: then the machine is offline, not the package wrong.
+OFFLINE = ("NewConnectionError", "Network is unreachable", "Temporary failure in name resolution")
 REDIS_URL = os.environ.get("SWITCHYARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 SETTINGS_TAIL = """
 
@@ -221,7 +224,9 @@ class Project:
 
 
 @pytest.fixture(scope="module")
-def virtualenv(tmp_path_factory: pytest.TempPathFactory, distributions: tuple[Path, Path]) -> Path:
+def virtualenv(
+    tmp_path_factory: pytest.TempPathFactory, distributions: tuple[Path, Path]
+) -> Iterator[Path]:
     """A fresh virtualenv with the built wheel and the extras the README's install lines name."""
     extras = sorted(
         {
@@ -243,8 +248,11 @@ def virtualenv(tmp_path_factory: pytest.TempPathFactory, distributions: tuple[Pa
         timeout=900,
         check=False,
     )
+    offline = any(sign in installed.stderr for sign in OFFLINE)
+    need(installed.returncode == 0 or not offline, "pip cannot reach a package index (offline?)")
     assert installed.returncode == 0, f"pip install {requirement} failed:\n{installed.stderr}"
-    return path
+    yield path
+    shutil.rmtree(path)  # about 100 MB: not worth keeping among pytest's last three runs
 
 
 @pytest.fixture
