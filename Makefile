@@ -12,10 +12,11 @@ PORT ?= 8000
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# Re-install whenever pyproject.toml changes.
+# Re-install whenever pyproject.toml changes: the library (editable) with every extra, and the
+# dev and demo dependency groups (pip 25.1 or newer reads those: hence the upgrade first).
 $(INSTALLED): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,drf,redis]'
+	$(BIN)/python -m pip install --quiet --group dev --group demo -e '.[drf,redis,binary]'
 	touch $@
 
 ## demo: migrate, seed the demo tenants and serve them at http://<tenant>.localhost:8000/
@@ -36,13 +37,15 @@ test: $(INSTALLED)
 bench: $(INSTALLED)
 	$(BIN)/pytest tests/benchmarks --benchmark-only --benchmark-columns=min,median,mean,rounds -s $(PYTEST_ARGS)
 
-## lint: ruff (lint + format check) and mypy
+## lint: ruff (lint + format check) and mypy; starts no database (mypy's Django plugin reads
+## example_site/settings_typecheck.py)
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy conditions engine tenants example_site
 
-## db-stop: stop the embedded PostgreSQL (it otherwise keeps running between commands)
+## db-stop: stop the embedded PostgreSQL (it otherwise keeps running between commands), whatever
+## its handle list holds
 db-stop: $(INSTALLED)
 	$(BIN)/python -m example_site.database stop
 

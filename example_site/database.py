@@ -4,14 +4,23 @@ The embedded server comes from the ``pgserver`` wheel and keeps its data in ``.p
 the project root. It is started on demand by the first command that needs it and left running
 so the next command reuses it in milliseconds; ``make db-stop`` stops it. A crashed run leaves
 a stale ``postmaster.pid`` that pgserver detects, so the next command starts a fresh server.
+
+pgserver keeps a list of the processes holding a handle on the server in
+``.pgdata/.handle_pids.json`` and stops the server only when the last one lets go. A process
+killed at the wrong moment leaves that list truncated (every later start then fails to parse
+it) or holding dead ids (the server is then never "last-handle" stopped). So every start first
+repairs the list, and stopping does not go through the list at all: ``pg_ctl stop``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import subprocess
 import sys
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -21,6 +30,8 @@ import dj_database_url
 ENGINE = "django_tenants.postgresql_backend"
 EMBEDDED_DATA_DIR = Path(__file__).resolve().parent.parent / ".pgdata"
 EMBEDDED_DATABASE_NAME = "switchyard"
+# pgserver's list of the process ids holding a handle on the server (a JSON list of ints).
+HANDLE_LIST = ".handle_pids.json"
 
 # A throwaway development server: durability is not worth the fsync cost.
 _EMBEDDED_SERVER_SETTINGS = (
@@ -40,7 +51,7 @@ def database_settings() -> dict[str, Any]:
 
 
 def _embedded_settings() -> dict[str, Any]:
-    server = _embedded_server()
+    server = start_embedded_server()
     _ensure_database(server, EMBEDDED_DATABASE_NAME)
     socket_dir = _socket_dir(server.get_uri())
     return {
@@ -54,18 +65,24 @@ def _embedded_settings() -> dict[str, Any]:
     }
 
 
-def _embedded_server() -> Any:
+def start_embedded_server(data_dir: Path = EMBEDDED_DATA_DIR) -> Any:
+    """Return pgserver's handle on the server of ``data_dir``, started (and set up) if need be."""
+    fresh = not (data_dir / "PG_VERSION").exists()
+    repair_handle_list(data_dir)
+    # cleanup_mode=None: leave the server running for the next command.
+    server = _pgserver().get_server(data_dir, cleanup_mode=None)
+    if fresh:
+        server.psql(_EMBEDDED_SERVER_SETTINGS)
+    return server
+
+
+def _pgserver() -> Any:
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); harmless here.
         warnings.simplefilter("ignore")
         import pgserver
 
-    fresh = not (EMBEDDED_DATA_DIR / "PG_VERSION").exists()
-    # cleanup_mode=None: leave the server running for the next command.
-    server = pgserver.get_server(EMBEDDED_DATA_DIR, cleanup_mode=None)
-    if fresh:
-        server.psql(_EMBEDDED_SERVER_SETTINGS)
-    return server
+    return pgserver
 
 
 def _socket_dir(uri: str) -> str:
@@ -86,19 +103,92 @@ def _ensure_database(server: Any, name: str) -> None:
             connection.execute(f'CREATE DATABASE "{name}"')
 
 
-def stop_embedded_server() -> None:
-    """Stop the embedded server if it is running."""
-    if not (EMBEDDED_DATA_DIR / "PG_VERSION").exists():
-        return
-    import pgserver
+def stop_embedded_server(data_dir: Path = EMBEDDED_DATA_DIR) -> bool:
+    """Stop the embedded server whatever its handle list holds; return whether it was running."""
+    if not (data_dir / "PG_VERSION").exists():
+        return False
+    _pgserver()
+    from pgserver._commands import pg_ctl
 
-    server = pgserver.get_server(EMBEDDED_DATA_DIR, cleanup_mode="stop")
-    server.cleanup()
+    with _handle_list_lock():
+        running = _server_pid(data_dir) is not None
+        if running:
+            try:
+                pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir, user=_server_user())
+            except subprocess.CalledProcessError:
+                if _server_pid(data_dir) is not None:
+                    raise
+                # It stopped on its own between our look and pg_ctl's: what we wanted.
+        # Whoever held a handle holds nothing now; an empty list lets the next start begin clean.
+        _write_handle_list(data_dir, [])
+    return running
+
+
+def repair_handle_list(data_dir: Path) -> None:
+    """Make pgserver's handle list a JSON list of live process ids, rewriting it if it is not."""
+    path = data_dir / HANDLE_LIST
+    if not path.exists():
+        return
+    with _handle_list_lock():
+        try:
+            pids = json.loads(path.read_text())
+        except (OSError, ValueError):
+            pids = None  # empty (truncated by a kill mid-write) or not JSON
+        valid = isinstance(pids, list) and all(_is_pid(pid) for pid in pids)
+        live = [pid for pid in pids if _alive(pid)] if valid else []
+        if not valid or live != pids:
+            _write_handle_list(data_dir, live)
+
+
+@contextlib.contextmanager
+def _handle_list_lock() -> Iterator[None]:
+    # pgserver reads and writes the list under this inter-process lock; so do we.
+    _pgserver()
+    from pgserver.postgres_server import PostgresServer
+
+    with PostgresServer._lock:
+        yield
+
+
+def _write_handle_list(data_dir: Path, pids: list[int]) -> None:
+    # Write then rename: a kill mid-write leaves the old list, never a truncated one.
+    path = data_dir / HANDLE_LIST
+    partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    partial.write_text(json.dumps(pids))
+    partial.replace(path)
+
+
+def _server_pid(data_dir: Path) -> int | None:
+    """Return the pid of the server running on ``data_dir``, or None (as ``pg_ctl status``)."""
+    try:
+        pid = int((data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return None
+    return pid if _alive(pid) else None
+
+
+def _server_user() -> str | None:
+    # As pgserver does: PostgreSQL refuses to run as root, so pgserver runs it as "pgserver".
+    return "pgserver" if os.geteuid() == 0 else None
+
+
+def _is_pid(value: object) -> bool:
+    return type(value) is int and value > 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    return True
 
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["stop"]:
-        stop_embedded_server()
+        print("Stopped the embedded PostgreSQL." if stop_embedded_server() else "Not running.")
     elif sys.argv[1:] == ["url"]:
         print(database_settings())
     else:

@@ -206,11 +206,35 @@ class PlatformFlagAdmin(PublicSchemaOnly):
         return ", ".join(flag.plans)
 
 
-@admin.register(Switch)
 class PlatformSwitchAdmin(PublicSchemaOnly, SwitchAdmin):
     """waffle's switch admin, on the public site only."""
 
 
-@admin.register(Sample)
 class PlatformSampleAdmin(PublicSchemaOnly, SampleAdmin):
     """waffle's sample admin, on the public site only."""
+
+
+# Each waffle model: waffle's own admin class, and the public-only one that replaces it.
+WAFFLE_ADMINS: dict[type[Any], tuple[type[Any], type[Any]]] = {
+    Switch: (SwitchAdmin, PlatformSwitchAdmin),
+    Sample: (SampleAdmin, PlatformSampleAdmin),
+}
+
+
+def register_waffle_admins(site: admin.AdminSite) -> None:
+    """Register waffle's switches and samples on ``site`` with their public-only admins.
+
+    waffle registers its own admins when ``waffle.admin`` is imported (as above) unless
+    ``WAFFLE_ENABLE_ADMIN_PAGES = False``; registering again would raise ``AlreadyRegistered``.
+    waffle's stock admin is replaced: it would let a tenant's owner toggle platform-wide
+    switches from the tenant's site. An admin the project registered itself is left alone.
+    """
+    for model, (stock, public_only) in WAFFLE_ADMINS.items():
+        if site.is_registered(model):
+            if type(site.get_model_admin(model)) is not stock:
+                continue
+            site.unregister(model)
+        site.register(model, public_only)
+
+
+register_waffle_admins(admin.site)

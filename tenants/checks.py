@@ -1,4 +1,4 @@
-"""System checks of the tenants app (``switchyard.E101``-``E103``, ``W101``)."""
+"""System checks of the tenants app (``switchyard.E101``-``E104``, ``W101``)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from django.db import DatabaseError
 from engine.conf import settings
 
 PLANS_HINT = 'Set SWITCHYARD["PLANS"] to a list of unique plan names, smallest first.'
+TENANT_ENGINE = "django_tenants.postgresql_backend"
 
 
 def _configured_plans() -> Any:
@@ -33,6 +34,37 @@ def check_plans_setting(app_configs: Sequence[Any] | None = None, **kwargs: Any)
     return [
         Error(f'SWITCHYARD["PLANS"] {problem}.', hint=PLANS_HINT, id="switchyard.E101")
         for problem in plans_problems(value)
+    ]
+
+
+@register()
+def check_database_engine(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """E104: the default database runs on django-tenants' backend (or a subclass of it)."""
+    from django.db.utils import load_backend
+    from django_tenants.postgresql_backend.base import DatabaseWrapper as TenantDatabaseWrapper
+
+    engine = django_settings.DATABASES.get("default", {}).get("ENGINE", "")
+    try:
+        wrapper = load_backend(engine).DatabaseWrapper
+    except (ImproperlyConfigured, ImportError, AttributeError):
+        return []  # not a loadable backend at all: Django's own error says so first
+    if isinstance(wrapper, type) and issubclass(wrapper, TenantDatabaseWrapper):
+        return []
+    return [
+        Error(
+            f'DATABASES["default"]["ENGINE"] is {engine!r}, but the tenants app needs '
+            "django-tenants' backend, which puts each request on its tenant's schema (without "
+            "it, migrate_schemas and the tenant middleware fail: 'DatabaseWrapper' object has "
+            "no attribute 'set_schema').",
+            hint=(
+                f'Set DATABASES["default"]["ENGINE"] = "{TENANT_ENGINE}" (or a backend '
+                "subclassing its DatabaseWrapper); it wraps Django's PostgreSQL backend, or "
+                "the one named by ORIGINAL_BACKEND."
+            ),
+            id="switchyard.E104",
+        )
     ]
 
 

@@ -1,0 +1,1 @@
+"""A project's own database backend built on django-tenants' (as a PostGIS or a tuned one is)."""
