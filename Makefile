@@ -7,7 +7,7 @@ MANAGE := $(BIN)/python example_site/manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test bench lint db-stop clean
+.PHONY: demo test test-django6 bench lint db-stop clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,17 @@ demo: $(INSTALLED)
 test: $(INSTALLED)
 	$(BIN)/pytest --benchmark-disable $(PYTEST_ARGS)
 	$(BIN)/pytest tests/plain --ds=tests.settings_plain --benchmark-disable $(PLAIN_PYTEST_ARGS)
+
+## test-django6: the same two runs on the newest Django 6 (it needs Python 3.12), in .venv-django6
+DJANGO6_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) python3.12)
+DJANGO6_VENV := .venv-django6
+test-django6:
+	@command -v $(DJANGO6_PYTHON) >/dev/null || { echo "test-django6 needs $(DJANGO6_PYTHON) (Django 6 requires Python 3.12)"; exit 1; }
+	[ -x $(DJANGO6_VENV)/bin/python ] || $(DJANGO6_PYTHON) -m venv $(DJANGO6_VENV)
+	$(DJANGO6_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(DJANGO6_VENV)/bin/python -m pip install --quiet --group dev --group demo -e '.[drf,redis,binary]' 'Django>=6,<6.2'
+	$(DJANGO6_VENV)/bin/pytest --benchmark-disable -q -m "not slow" $(PYTEST_ARGS)
+	$(DJANGO6_VENV)/bin/pytest tests/plain --ds=tests.settings_plain --benchmark-disable -q
 
 ## bench: the benchmarks, measured, with their ratios printed
 bench: $(INSTALLED)

@@ -292,7 +292,9 @@ class MultipleStrategyField(_StrategyFieldBase, ArrayField):  # type: ignore[mis
 
     def deconstruct(self) -> Any:
         name, _path, args, kwargs = super().deconstruct()
-        del kwargs["base_field"], kwargs["size"]
+        # Django 6 leaves out a size of None; Django 5.2 passes it.
+        kwargs.pop("base_field", None)
+        kwargs.pop("size", None)
         kwargs["registry"] = self.registry_key
         return name, "engine.fields.MultipleStrategyField", args, kwargs
 

@@ -24,6 +24,8 @@ SHARED_APPS = [
     "django.contrib.messages",
     "django.contrib.admin",
     "django.contrib.staticfiles",
+    # ArrayField (platform flags, MultipleStrategyField): Django 6 requires the app.
+    "django.contrib.postgres",
     "waffle",
     "engine",
 ]
