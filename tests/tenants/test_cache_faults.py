@@ -25,10 +25,16 @@ from django.db import connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
+import tests.redis_server
 from conditions import cache as switchyard_cache
 from tenants import cache
 from tenants.models import Domain, Tenant
-from tests.redis_server import RedisServer, redis_server, unreachable_cache_settings  # noqa: F401
+from tests.redis_server import (  # noqa: F401
+    RedisServer,
+    private_redis,
+    redis_server,
+    unreachable_cache_settings,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 BOUND = 1  # STALENESS_BOUND and CACHE_RETRY_AFTER, in seconds
@@ -418,3 +424,31 @@ def test_an_entry_this_code_cannot_read_is_a_miss(
     assert cache.lookup("globex.localhost").found is None
     assert plan_served("globex.localhost") == "pro"
     assert cache.cached_tenant("globex.localhost") == pro_tenant  # replaced by a good one
+
+
+# -- the private Redis itself -----------------------------------------------------------------
+
+
+def test_the_private_redis_restarts_from_its_last_snapshot(redis_server: RedisServer) -> None:  # noqa: F811
+    client = redis_server.client()
+    client.set("before", "1")
+    redis_server.save()
+    client.set("after", "1")
+    redis_server.restart()
+    client = redis_server.client()
+    assert (client.get("before"), client.get("after")) == (b"1", None)
+    redis_server.stop()
+    assert not redis_server.running
+    redis_server.start()
+    assert redis_server.client().get("before") == b"1"
+
+
+@pytest.mark.parametrize("ci", ["", "true"])
+def test_a_missing_redis_server_skips_or_fails_under_ci(
+    monkeypatch: pytest.MonkeyPatch, ci: str
+) -> None:
+    monkeypatch.setattr(tests.redis_server.shutil, "which", lambda name: None)
+    monkeypatch.setenv("CI", ci)
+    expected = pytest.fail.Exception if ci else pytest.skip.Exception
+    with pytest.raises(expected, match="apt-get install redis-server"):
+        private_redis()
