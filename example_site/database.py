@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 ENGINE = "django_tenants.postgresql_backend"
 EMBEDDED_DATA_DIR = Path(__file__).resolve().parent.parent / ".pgdata"
@@ -46,8 +47,30 @@ def database_settings() -> dict[str, Any]:
     """Return Django's ``DATABASES["default"]`` for this environment."""
     url = os.environ.get("DATABASE_URL")
     if url:
-        return dict(dj_database_url.parse(url, engine=ENGINE, conn_max_age=0))
+        # Persistent connections (and a health check before reusing one) for real servers.
+        settings = dj_database_url.parse(
+            url, engine=ENGINE, conn_max_age=conn_max_age(60), conn_health_checks=True
+        )
+        return dict(settings)
     return _embedded_settings()
+
+
+def conn_max_age(default: int | None) -> int | None:
+    """Return ``CONN_MAX_AGE`` from the environment (seconds; ``None``: unlimited)."""
+    value = os.environ.get("CONN_MAX_AGE", "").strip()
+    if not value:
+        return default
+    if value.lower() == "none":
+        return None
+    try:
+        seconds = int(value)
+    except ValueError:
+        seconds = -1
+    if seconds < 0:
+        raise ImproperlyConfigured(
+            f"CONN_MAX_AGE must be a number of seconds (0 or more) or 'None', got {value[:20]!r}"
+        )
+    return seconds
 
 
 def _embedded_settings() -> dict[str, Any]:
@@ -61,7 +84,8 @@ def _embedded_settings() -> dict[str, Any]:
         "PASSWORD": "",
         "HOST": socket_dir,
         "PORT": "",
-        "CONN_MAX_AGE": 0,
+        # runserver starts a thread per request: persistence would buy nothing there.
+        "CONN_MAX_AGE": conn_max_age(0),
     }
 
 

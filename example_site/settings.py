@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from example_site.database import database_settings
 
 BASE_DIR = Path(__file__).resolve().parent
 
+# In production both come from the environment (README, "Running in production"); the
+# defaults are for `make demo` and the tests (`manage.py check --deploy` flags the key).
 SECRET_KEY = os.environ.get("SECRET_KEY", "switchyard-demo-not-secret")
 DEBUG = os.environ.get("DEBUG", "1") == "1"
-ALLOWED_HOSTS = [".localhost", "localhost", "127.0.0.1", "testserver"]
+# Comma-separated, e.g. ALLOWED_HOSTS=.example.com (a leading dot allows every subdomain:
+# one per tenant).
+ALLOWED_HOSTS = [
+    host.strip()
+    for host in os.environ.get("ALLOWED_HOSTS", ".localhost,localhost,127.0.0.1,testserver").split(
+        ","
+    )
+    if host.strip()
+]
 
 # Apps whose tables live once, in the public schema. auth, sessions and admin are here too
 # so the platform (public) site has its own staff logins.
@@ -73,28 +84,41 @@ DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 # A shared Redis makes cache invalidation reach every process; without REDIS_URL the demo
 # runs in one process and a local-memory cache is enough.
 _REDIS_URL = os.environ.get("REDIS_URL")
+# Seconds a cache call waits for Redis: a dead or unreachable Redis costs a request at most
+# this, and Switchyard then leaves it alone for SWITCHYARD["CACHE_RETRY_AFTER"] seconds.
+_REDIS_TIMEOUT = float(os.environ.get("REDIS_TIMEOUT", "0.5"))
+# Room for thousands of tenants (a routing entry, the selections and each logged-in user's per
+# tenant, a few hundred bytes each): Django's default of 300 entries would evict routing and
+# selections from about 150 tenants on.
+_LOCMEM_MAX_ENTRIES = 50_000
+
+
+def _cache(local_name: str) -> dict[str, Any]:
+    """Return a cache alias: the shared Redis when REDIS_URL is set, else local memory."""
+    if _REDIS_URL:
+        return {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _REDIS_URL,
+            "OPTIONS": {"socket_timeout": _REDIS_TIMEOUT, "socket_connect_timeout": _REDIS_TIMEOUT},
+        }
+    return {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": local_name,
+        "OPTIONS": {"MAX_ENTRIES": _LOCMEM_MAX_ENTRIES},
+    }
+
+
 CACHES = {
     "default": {
-        "BACKEND": (
-            "django.core.cache.backends.redis.RedisCache"
-            if _REDIS_URL
-            else "django.core.cache.backends.locmem.LocMemCache"
-        ),
-        "LOCATION": _REDIS_URL or "switchyard",
+        **_cache("switchyard"),
         # Every key carries the active schema, so tenants never read each other's entries.
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
     },
     # Switchyard's own alias: its keys carry the tenant schema themselves, and platform-wide
-    # entries (the waffle flag snapshot's stamp) must be one key for every tenant.
-    "switchyard": {
-        "BACKEND": (
-            "django.core.cache.backends.redis.RedisCache"
-            if _REDIS_URL
-            else "django.core.cache.backends.locmem.LocMemCache"
-        ),
-        "LOCATION": _REDIS_URL or "switchyard-engine",
-    },
+    # entries (the waffle flag snapshot's stamp, routing fingerprints) must be one key for
+    # every tenant.
+    "switchyard": _cache("switchyard-engine"),
 }
 
 SWITCHYARD = {"CACHE": "switchyard"}

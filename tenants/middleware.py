@@ -17,24 +17,29 @@ def on_public_site(request: HttpRequest) -> bool:
 
 
 class CachedTenantMiddleware(TenantMainMiddleware):
-    """``TenantMainMiddleware`` whose host -> tenant lookup is served from the global cache.
+    """``TenantMainMiddleware`` whose host -> tenant lookup is served from Switchyard's cache.
 
-    A warm request costs no query at all: the tenant comes from Switchyard's cache alias,
-    saving or deleting a tenant or domain forgets its hosts after commit, and a host that
-    routes nowhere is remembered for ``SWITCHYARD["TENANT_MISS_TIMEOUT"]`` seconds (it is
-    still a 404, via the inherited ``no_tenant_found``).
+    A warm request costs no query at all: the tenant comes from Switchyard's cache alias in one
+    round trip, saving or deleting a tenant or domain forgets its hosts after commit, and a
+    host that routes nowhere is remembered for ``SWITCHYARD["TENANT_MISS_TIMEOUT"]`` seconds
+    (it is still a 404, via the inherited ``no_tenant_found``). A cache that fails is a miss:
+    the database answers (one query) and the request goes on. An entry whose invalidation was
+    lost is served for at most ``SWITCHYARD["STALENESS_BOUND"]`` seconds (see
+    ``tenants.cache``).
     """
 
     def get_tenant(self, domain_model: Any, hostname: str) -> Any:
-        tenant = cache.cached_tenant(hostname)
-        if tenant == cache.MISSING:
+        found, fingerprint = cache.lookup(hostname)
+        if found == cache.MISSING:
             raise domain_model.DoesNotExist(f"No tenant for hostname {hostname!r} (cached)")
-        if tenant is not None:
-            return tenant
+        if found is not None:
+            return found
         try:
             tenant = super().get_tenant(domain_model, hostname)
         except domain_model.DoesNotExist:
-            cache.remember_missing(hostname)
+            if fingerprint is not None:
+                cache.remember_missing(hostname, fingerprint)
             raise
-        cache.remember_tenant(hostname, tenant)
+        if fingerprint is not None:
+            cache.remember_tenant(hostname, tenant, fingerprint)
         return tenant
