@@ -41,8 +41,10 @@ test-django6:
 	[ -x $(DJANGO6_VENV)/bin/python ] || $(DJANGO6_PYTHON) -m venv $(DJANGO6_VENV)
 	$(DJANGO6_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(DJANGO6_VENV)/bin/python -m pip install --quiet --group dev --group demo -e '.[drf,redis,binary]' 'Django>=6,<6.2'
-	$(DJANGO6_VENV)/bin/pytest --benchmark-disable -q -m "not slow" $(PYTEST_ARGS)
-	$(DJANGO6_VENV)/bin/pytest tests/plain --ds=tests.settings_plain --benchmark-disable -q
+	SWITCHYARD_TEST_DATABASE=test_switchyard_django6 \
+	  $(DJANGO6_VENV)/bin/pytest --benchmark-disable -q -m "not slow" $(PYTEST_ARGS)
+	SWITCHYARD_TEST_DATABASE=test_switchyard_django6 \
+	  $(DJANGO6_VENV)/bin/pytest tests/plain --ds=tests.settings_plain --benchmark-disable -q
 
 ## bench: the benchmarks, measured, with their ratios printed
 bench: $(INSTALLED)

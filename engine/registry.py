@@ -22,7 +22,6 @@ from engine import catalogue
 from engine.catalogue import created_registries, get_registry, qualified_name, registries
 from engine.exceptions import RegistrationError, UnknownStrategy
 from engine.namespace import StrategyNamespace
-from engine.resolution import available
 from engine.storage import writes
 
 if TYPE_CHECKING:
@@ -155,7 +154,7 @@ class Registry(metaclass=RegistryMeta):
     @classmethod
     def available(cls, context: Context) -> list[type[Strategy]]:
         """Return the strategies whose condition is met in ``context``, in order."""
-        return available(cls._members.ordered, context)
+        return StrategyNamespace(context).available(cls)
 
     @classmethod
     def choices(cls, context: Context | None = None) -> list[tuple[str, str]]:

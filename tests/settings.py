@@ -1,5 +1,7 @@
 """Test settings: the example site, made fast and strict for tests."""
 
+import os
+
 from example_site.settings import *  # noqa: F403
 from example_site.settings import DATABASES, INSTALLED_APPS, SHARED_APPS, TENANT_APPS
 
@@ -18,7 +20,12 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Count only the queries a test causes, not django-tenants' repeated SET search_path.
 TENANT_LIMIT_SET_CALLS = True
 
-DATABASES["default"]["TEST"] = {"NAME": DATABASES["default"].get("TEST", {}).get("NAME")}
+# SWITCHYARD_TEST_DATABASE names the test database, so that two runs (make test and
+# make test-django6) can share one server at the same time.
+DATABASES["default"]["TEST"] = {
+    "NAME": os.environ.get("SWITCHYARD_TEST_DATABASE")
+    or DATABASES["default"].get("TEST", {}).get("NAME")
+}
 DATABASES["default"]["OPTIONS"] = {"options": "-c synchronous_commit=off"}
 
 CACHES = {

@@ -6,6 +6,8 @@ of django-tenants has. ``make test`` runs tests/plain with these settings, separ
 
 from __future__ import annotations
 
+import os
+
 from example_site.database import database_settings
 
 SECRET_KEY = "switchyard-plain-tests"
@@ -35,7 +37,10 @@ DATABASES = {
         **_database,
         "ENGINE": "django.db.backends.postgresql",
         # Its own test database: it never meets the tenant suite's, even run side by side.
-        "TEST": {"NAME": f"test_{_database['NAME']}_plain"},
+        "TEST": {
+            "NAME": os.environ.get("SWITCHYARD_TEST_DATABASE", f"test_{_database['NAME']}")
+            + "_plain"
+        },
         "OPTIONS": {"options": "-c synchronous_commit=off"},
     }
 }
