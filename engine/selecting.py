@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 
 from conditions import Context
-from conditions.kinds import suggestion
+from conditions.kinds import echo, suggestion
 from engine.resolution import SELECTIONS_MEMO, explain_strategy, is_available
 
 if TYPE_CHECKING:
@@ -29,9 +29,9 @@ def validate_selection(
             "Unknown strategy %(slug)s in %(registry)s.%(suggestion)s Choose one of: %(known)s.",
             code="unknown_strategy",
             params={
-                "slug": repr(slug),
+                "slug": echo(slug),
                 "registry": repr(registry.key),
-                "suggestion": suggestion(str(slug), registry.slugs()),
+                "suggestion": suggestion(slug, registry.slugs()),
                 "known": ", ".join(registry.slugs()) or "none",
             },
         )

@@ -6,6 +6,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from conditions.kinds import echo
+
 # Column widths of engine.models; a longer value is an error, never truncated.
 MAX_LENGTH = 100
 VIA_MAX_LENGTH = 32
@@ -22,13 +24,13 @@ def _validate_token(value: Any, *, what: str, code: str, max_length: int) -> Non
         raise ValidationError(
             "%(what)s %(value)s is not valid: expected 1 to %(max)s characters, no spaces.",
             code=code,
-            params={"what": what, "value": repr(value), "max": max_length},
+            params={"what": what, "value": echo(value), "max": max_length},
         )
     if not value.isprintable():
         raise ValidationError(
             "%(what)s %(value)s is not valid: it contains control characters.",
             code=code,
-            params={"what": what, "value": repr(value)},
+            params={"what": what, "value": echo(value)},
         )
 
 
