@@ -25,6 +25,7 @@ from engine.context_processors import request_context
 from engine.fields import MissingStrategy, MultipleStrategyField, StrategyField
 from engine.forms import SelectionsForm
 from engine.models import Selection, SelectionHistory
+from engine.permissions import can_change_selections
 from engine.tenancy import tenants_installed
 
 # How many users' own choices the selections page lists.
@@ -77,6 +78,10 @@ class SelectionAdmin(ReadOnlyRows, TenantSchemaOnly):
 
     form_class = SelectionsForm
     selections_template = "engine/admin/selections.html"
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # The one policy of every surface (engine.permissions), not ModelAdmin's own check.
+        return not on_public_schema(request) and can_change_selections(request_context(request))
 
     def get_urls(self) -> list[URLPattern]:
         info = self.opts.app_label, self.opts.model_name

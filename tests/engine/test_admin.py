@@ -182,6 +182,16 @@ def test_view_permission_shows_the_page_without_saving(pro_tenant: Tenant) -> No
     assert rows(pro_tenant) == ([], [])
 
 
+def test_the_change_permission_saves_like_a_superuser(pro_tenant: Tenant) -> None:
+    manager = make_user(pro_tenant, "manager", staff=True, perms=("engine.change_selection",))
+    client = client_for(pro_tenant, manager)
+    page = client.get(PAGE)
+    response = client.post(PAGE, form_data(page, surface_couriers="express"))
+    assert response.status_code == 302
+    with tenant_context(pro_tenant):
+        assert Selection.objects.get(registry="surface_couriers").slug == "express"
+
+
 def test_staff_without_permission_and_members_are_refused(pro_tenant: Tenant) -> None:
     staff = make_user(pro_tenant, "staff", staff=True)
     assert client_for(pro_tenant, staff).get(PAGE).status_code == 403

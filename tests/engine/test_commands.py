@@ -199,7 +199,7 @@ def test_an_unknown_user_gets_a_suggestion(free_tenant: Tenant) -> None:
 
 
 def test_select_stores_and_reports(enterprise_tenant: Tenant) -> None:
-    admin = make_user(enterprise_tenant, "admin")
+    admin = make_user(enterprise_tenant, "admin", "engine.change_selection")
     text = run("switchyard_select", "payments", "invoice", "--tenant", "initech", "--as", "admin")
     assert text == (
         "Selected payments=invoice for tenant 'initech' (was: nothing).\n"
@@ -211,7 +211,7 @@ def test_select_stores_and_reports(enterprise_tenant: Tenant) -> None:
 
 
 def test_select_refuses_an_unavailable_strategy_and_stores_nothing(pro_tenant: Tenant) -> None:
-    make_user(pro_tenant, "member")
+    make_user(pro_tenant, "member", "engine.change_selection")
     before = stored(pro_tenant)
     error = fails(
         "switchyard_select", "payments", "invoice", "--tenant", "globex", "--as", "member"
@@ -227,10 +227,29 @@ def test_select_refuses_an_unavailable_strategy_and_stores_nothing(pro_tenant: T
 def test_select_judges_conditions_for_the_acting_user(pro_tenant: Tenant) -> None:
     # globex is on pro: invoice is available only to a user with the permission.
     (perm,) = re.findall(r"perm:([\w.]+)", str(Invoice.condition))
-    make_user(pro_tenant, "billing", perm)
+    make_user(pro_tenant, "billing", perm, "engine.change_selection")
     fails("switchyard_select", "payments", "invoice", "--tenant", "globex")  # no user: refused
     run("switchyard_select", "payments", "invoice", "--tenant", "globex", "--as", "billing")
     assert stored(pro_tenant)[0][0][:2] == ("payments", "invoice")
+
+
+@pytest.mark.parametrize("args", [["card"], ["--clear"], ["card", "--dry-run"]])
+def test_acting_as_a_user_needs_the_change_permission(
+    enterprise_tenant: Tenant, args: list[str]
+) -> None:
+    make_user(enterprise_tenant, "staffer")
+    with tenant_context(enterprise_tenant):
+        User.objects.filter(username="staffer").update(is_staff=True)
+    write_selection("payments", "invoice", via="test", tenant=enterprise_tenant)
+    before = stored(enterprise_tenant)
+    error = fails("switchyard_select", "payments", *args, "--tenant", "initech", "--as", "staffer")
+    assert error.returncode == 1
+    assert str(error) == (
+        "Nothing was stored: User 'staffer' may not change the tenant's selections: that needs "
+        "the 'engine.change_selection' permission (superusers have it; staff status alone is "
+        "not enough)."
+    )
+    assert stored(enterprise_tenant) == before
 
 
 @pytest.mark.parametrize(
