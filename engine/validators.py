@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -11,6 +12,9 @@ from conditions.kinds import echo
 # Column widths of engine.models; a longer value is an error, never truncated.
 MAX_LENGTH = 100
 VIA_MAX_LENGTH = 32
+# C0 control characters and DEL: in no key, slug, via, session key or user name. PostgreSQL
+# refuses text holding NUL outright (a DataError), so input is checked before any query.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _validate_token(value: Any, *, what: str, code: str, max_length: int) -> None:

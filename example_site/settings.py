@@ -10,7 +10,8 @@ from example_site.database import database_settings
 BASE_DIR = Path(__file__).resolve().parent
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "switchyard-demo-not-secret")
-DEBUG = os.environ.get("DEBUG", "1") == "1"
+# Off unless asked for: `make demo` sets DEBUG=1; a debug page shows settings to anyone.
+DEBUG = os.environ.get("DEBUG", "0") == "1"
 ALLOWED_HOSTS = [".localhost", "localhost", "127.0.0.1", "testserver"]
 
 # Apps whose tables live once, in the public schema. auth, sessions and admin are here too
@@ -51,6 +52,8 @@ PUBLIC_SCHEMA_URLCONF = "example_site.urls_public"
 ROOT_URLCONF = "example_site.urls"
 
 MIDDLEWARE = [
+    # First: a 400 for control characters in cookies or credentials (a NUL is a DataError).
+    "example_site.middleware.MalformedRequestMiddleware",
     # django-tenants' TenantMainMiddleware, with the host -> tenant lookup cached globally.
     "tenants.middleware.CachedTenantMiddleware",
     "django.middleware.security.SecurityMiddleware",

@@ -11,11 +11,12 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django_tenants.utils import get_public_schema_name
 from waffle.admin import SampleAdmin, SwitchAdmin, disable_for_all, enable_for_all
 from waffle.models import Sample, Switch
 
+from engine.admin import refuse_control_characters
 from tenants.flags import NO_USER_TARGETING, PlatformFlag
 from tenants.middleware import on_public_site
 from tenants.models import Domain, Tenant
@@ -40,6 +41,10 @@ class PublicSchemaOnly(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return on_public_site(request) and super().has_delete_permission(request, obj)
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        refuse_control_characters(request.GET)  # ?q=%00 would be a DataError: a 500
+        return super().changelist_view(request, extra_context)
 
 
 def _plan_choices() -> list[tuple[str, str]]:

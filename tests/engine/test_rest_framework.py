@@ -459,6 +459,139 @@ def test_csrf_is_enforced_for_session_authenticated_writes(
     assert response.json()["detail"].startswith("CSRF Failed")
 
 
+# -- hostile input: a 400 from Switchyard's own parser and authentication path -----------------
+
+
+@pytest.fixture
+def unguarded(settings: Any) -> None:
+    """Without the demo's MalformedRequestMiddleware: the API must stand on its own."""
+    settings.MIDDLEWARE = [
+        name
+        for name in settings.MIDDLEWARE
+        if name != "example_site.middleware.MalformedRequestMiddleware"
+    ]
+
+
+def basic(username: str, password: str = PASSWORD) -> str:
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+@pytest.mark.parametrize("accept", [JSON, "text/html"])
+@pytest.mark.parametrize("path", [API, PAYMENTS, SELECTION, "/api/switchyard/"])
+@pytest.mark.parametrize(
+    ("headers", "detail"),
+    [
+        (
+            {"HTTP_COOKIE": "sessionid=abcdefgh\x00ijklmnopqrstuvwxyz012345"},
+            "The sessionid cookie contains control characters.",
+        ),
+        (
+            {"HTTP_AUTHORIZATION": basic("ev\x00il")},
+            "The Basic credentials contain control characters.",
+        ),
+        (
+            {"HTTP_AUTHORIZATION": basic("owner", "pass\x1b[31m")},
+            "The Basic credentials contain control characters.",
+        ),
+        (
+            {"HTTP_AUTHORIZATION": "Token abc\x00def"},
+            "The Authorization header contains control characters.",
+        ),
+    ],
+    ids=["nul-session-cookie", "nul-user-name", "escape-in-password", "nul-token"],
+)
+def test_control_characters_in_credentials_are_a_400_on_every_url(
+    enterprise_tenant: Tenant,
+    unguarded: None,
+    unchanged: None,
+    headers: dict[str, str],
+    detail: str,
+    path: str,
+    accept: str,
+) -> None:
+    client = Client(HTTP_HOST=host(enterprise_tenant), raise_request_exception=False)
+    for response in (
+        client.get(path, HTTP_ACCEPT=accept, **headers),
+        client.put(path, json.dumps({"slug": "invoice"}), content_type=JSON, **headers),
+    ):
+        assert response.status_code == 400
+        if accept == JSON:
+            assert response.json() == {"detail": detail, "code": "malformed_credentials"}
+
+
+def test_json_nested_too_deeply_is_a_400(
+    enterprise_tenant: Tenant, unguarded: None, unchanged: None
+) -> None:
+    owner = make_user(enterprise_tenant, "owner", perms=(CHANGE,))
+    client = Client(HTTP_HOST=host(enterprise_tenant), raise_request_exception=False)
+    for body in ("[" * 100_000, '{"slug": ' + "[" * 100_000 + "]" * 100_000 + "}"):
+        response = client.put(SELECTION, body, content_type=JSON, HTTP_AUTHORIZATION=basic("owner"))
+        assert response.status_code == 400
+        assert response.json() == {
+            "detail": "JSON parse error - the document is nested too deeply.",
+            "code": "parse_error",
+        }
+    assert owner.pk is not None
+
+
+def test_a_2_mb_slug_gets_a_short_400(enterprise_tenant: Tenant, unchanged: None) -> None:
+    make_user(enterprise_tenant, "owner", perms=(CHANGE,))
+    client = Client(HTTP_HOST=host(enterprise_tenant))
+    slug = "x" * 2_000_000
+    response = put(client, SELECTION, {"slug": slug}, HTTP_AUTHORIZATION=basic("owner"))
+    assert response.status_code == 400
+    assert len(response.content) < 500
+    (message,) = response.json()["slug"]
+    assert message.startswith(
+        f"Unknown strategy {'x' * 40 + '…'!r} (2000000 characters) in 'payments'."
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"slug": "card", "registry": "exports"}, {"registry": ["read_only"]}),
+        ({"slug": "card", "owner": "user"}, {"owner": ["read_only"]}),
+        ({"slug": "card", "changed_by": "someone"}, {"changed_by": ["read_only"]}),
+        ({"slug": "card", "in_force": {"slug": "invoice"}}, {"in_force": ["read_only"]}),
+        ({"slug": "card", "changed_at": "2020-01-01"}, {"changed_at": ["read_only"]}),
+        ({"slug": "card", "skipped": []}, {"skipped": ["read_only"]}),
+        (
+            {"slug": "card", "user": 1, "owner": "user"},
+            {"user": ["unknown"], "owner": ["read_only"]},
+        ),
+    ],
+    ids=["registry", "owner", "changed_by", "in_force", "changed_at", "skipped", "mixed"],
+)
+def test_read_only_fields_are_refused_like_unknown_ones(
+    enterprise_tenant: Tenant, unchanged: None, body: dict[str, Any], expected: dict[str, list[str]]
+) -> None:
+    owner = make_user(enterprise_tenant, "owner", perms=(CHANGE,))
+    response = put(client_for(enterprise_tenant, owner), SELECTION, body)
+    assert response.status_code == 400
+    data = response.json()
+    messages = {"read_only": "Read-only field", "unknown": "Unknown field"}
+    assert data["codes"] == {name: ["unknown_field"] for name in expected}
+    for name, (kind,) in expected.items():
+        assert data[name] == [f"{messages[kind]}; this resource accepts only: slug."]
+
+
+def test_many_or_huge_unknown_fields_give_a_short_400(
+    enterprise_tenant: Tenant, unchanged: None
+) -> None:
+    owner = make_user(enterprise_tenant, "owner", perms=(CHANGE,))
+    body: dict[str, Any] = {"slug": "card", "y" * 100_000: 1}
+    body.update({f"field{n:05}": n for n in range(10_000)})
+    response = put(client_for(enterprise_tenant, owner), SELECTION, body)
+    assert response.status_code == 400
+    assert len(response.content) < 3000
+    data = response.json()
+    assert data["non_field_errors"] == [
+        "9991 more fields this resource does not accept; it accepts only: slug."
+    ]
+    assert sorted(data["codes"])[:2] == ["field00000", "field00001"]
+
+
 # -- a user's own selection -------------------------------------------------------------------
 
 
