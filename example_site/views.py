@@ -75,13 +75,20 @@ def page(request: HttpRequest, template: str, **context: Any) -> HttpResponse:
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    """The dashboard: per registry, the strategy in force, why, and why not the others."""
+    """The dashboard, for the tenant's logged-in users: per registry, the strategy in force,
+    why, and why not the others.
+
+    An anonymous visitor gets the public page: the tenant's name and a way to log in. A
+    tenant's plan, stored choices and conditions are its own business.
+    """
+    user = request.user
+    if not user.is_authenticated:
+        return page(request, "public_home.html")
     namespace = strategies(request)
     explained: list[tuple[Section, RegistryExplanation]] = [
         (section, namespace.explain(section.key)) for section in SECTIONS
     ]
-    user = request.user
-    groups = sorted(user_groups(user).values()) if user.is_authenticated else []
+    groups = sorted(user_groups(user).values())
     return page(request, "home.html", sections=explained, groups=groups)
 
 

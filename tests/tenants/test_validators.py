@@ -75,7 +75,7 @@ def test_good_domains(domain: str) -> None:
         ("acme_corp.localhost", "expected dot-separated labels"),
         ("ACME.localhost", "domains are lower case ('acme.localhost')"),
         ("\u0430cme.localhost", "it contains U+0430 (CYRILLIC SMALL LETTER A)"),
-        ("ａcme.localhost", "FULLWIDTH LATIN SMALL LETTER A"),
+        ("\uff41cme.localhost", "FULLWIDTH LATIN SMALL LETTER A"),
         ("b\u00fccher.example", "write an internationalised name in its IDNA form"),
         ("ab--cd.example", "reserved for 'xn--'"),
         ("xn--abc.example", "is not valid IDNA (punycode)"),
