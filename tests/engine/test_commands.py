@@ -449,3 +449,24 @@ def test_doctor_exit_status_from_the_command_line(free_tenant: Tenant, argv_exit
     assert status == 2 and "No tenant has the schema name 'nowhere'" in err
     status, out, _ = argv_exit("switchyard_doctor", "--tenant", "globex")
     assert status == 0 and out.endswith("0 error(s), 0 warning(s).\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--tenant", "ini\x00tech"], "--tenant 'ini\\x00tech': contains control characters."),
+        (["--tenant", "initech", "--as", "own\x00er"], "--as 'own\\x00er': contains control"),
+        (["--tenant", "initech", "--user", "\x1b[2J"], "--user '\\x1b[2J': contains control"),
+        (["--tenant", "x" * 10_000], f"No tenant has the schema name {'x' * 40 + '…'!r}"),
+    ],
+    ids=["nul-tenant", "nul-actor", "escape-user", "huge-tenant"],
+)
+def test_hostile_tenant_and_user_names_are_usage_errors(
+    enterprise_tenant: Tenant, args: list[str], message: str
+) -> None:
+    before = stored(enterprise_tenant)
+    error = fails("switchyard_select", "payments", "card", *args)
+    assert error.returncode == 2
+    assert str(error).startswith(message)
+    assert len(str(error)) < 500 and str(error).isprintable()
+    assert stored(enterprise_tenant) == before

@@ -789,3 +789,18 @@ def test_a_model_viewset_validates_against_the_requests_tenant(
         assert not Parcel.objects.exists()
     with tenant_context(enterprise_tenant):
         assert Parcel.objects.get().courier.slug == "freight"
+
+
+@pytest.mark.parametrize("key", ["pay%00ments", "pay%1bments", "p" * 5000])
+def test_hostile_registry_keys_in_the_url_are_short_404s(
+    enterprise_tenant: Tenant, unchanged: None, key: str
+) -> None:
+    owner = make_user(enterprise_tenant, "owner", perms=(CHANGE,))
+    client = client_for(enterprise_tenant, owner)
+    for response in (
+        client.get(f"{API}{key}/"),
+        put(client, f"{API}{key}/selection/", {"slug": "card"}),
+    ):
+        assert response.status_code == 404
+        assert response.json()["code"] == "unknown_registry"
+        assert len(response.content) < 500
