@@ -49,6 +49,11 @@ class SwitchyardAPIView:
         authenticators: list[Any] = super().get_authenticators()  # type: ignore[misc]
         return [MalformedCredentialsCheck(), *authenticators]
 
+    def get_authenticate_header(self, request: Request) -> str | None:
+        # The configured first class decides between 401 and 403, not the check in front.
+        authenticators: list[Any] = super().get_authenticators()  # type: ignore[misc]
+        return authenticators[0].authenticate_header(request) if authenticators else None
+
     def handle_exception(self, exc: Exception) -> Response:
         response: Response = super().handle_exception(exc)  # type: ignore[misc]
         data = response.data

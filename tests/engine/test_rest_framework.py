@@ -804,3 +804,20 @@ def test_hostile_registry_keys_in_the_url_are_short_404s(
         assert response.status_code == 404
         assert response.json()["code"] == "unknown_registry"
         assert len(response.content) < 500
+
+
+def test_the_check_in_front_keeps_the_configured_401_or_403(db: None) -> None:
+    from rest_framework.authentication import BasicAuthentication, SessionAuthentication
+
+    from engine.rest_framework.views import RegistryViewSet
+
+    class BasicFirst(RegistryViewSet):
+        authentication_classes: ClassVar[list[Any]] = [BasicAuthentication, SessionAuthentication]
+
+    view = BasicFirst.as_view({"get": "list"})
+    response = view(APIRequestFactory().get("/"))
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Basic realm="api"'
+    refused = view(APIRequestFactory().get("/", HTTP_AUTHORIZATION=basic("ev\x00il")))
+    assert refused.status_code == 400
+    assert refused.data["code"] == "malformed_credentials"
