@@ -23,7 +23,7 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 demo: $(INSTALLED)
 	$(MANAGE) migrate_schemas --noinput
 	$(MANAGE) seed_demo --port $(PORT)
-	$(MANAGE) runserver $(HOST):$(PORT)
+	DEBUG=1 $(MANAGE) runserver $(HOST):$(PORT)
 
 ## test: the whole test suite (benchmarks run once each, unmeasured), then tests/plain: the
 ## engine in a plain Django project without django-tenants, a run of its own (other settings).

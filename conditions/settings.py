@@ -11,32 +11,48 @@ from django.conf import settings
 from conditions.base import Leaf
 from conditions.context import Context, served
 from conditions.kinds import register_kind
+from conditions.naming import echo
 from conditions.quoting import BARE_ARGUMENT, quote
 
 _NAME = re.compile(r"[A-Z][A-Z0-9_]*")
 _MISSING = object()
 _LITERAL_TYPES = (str, int, float, bool, type(None))
+_NOT_A_LITERAL = object()
+# What ast.literal_eval raises for text that is no literal; its documentation lists
+# MemoryError and RecursionError for deeply nested text ("-" * 5000 + "1"), which Python's
+# own parser cannot read either.
+_LITERAL_ERRORS = (ValueError, TypeError, SyntaxError, MemoryError, RecursionError)
+
+
+def _literal_value(text: str) -> Any:
+    """Return the Python literal ``text`` spells, or ``_NOT_A_LITERAL``."""
+    try:
+        return ast.literal_eval(text)
+    except _LITERAL_ERRORS:
+        return _NOT_A_LITERAL
 
 
 def _literal(value: Any) -> bool:
-    if isinstance(value, tuple):
-        return all(_literal(item) for item in value)
-    if not isinstance(value, _LITERAL_TYPES):
-        return False
+    pending = [value]  # a loop, not recursion: a tuple may nest thousands deep
+    while pending:
+        item = pending.pop()
+        if isinstance(item, tuple):
+            pending.extend(item)
+        elif not isinstance(item, _LITERAL_TYPES):
+            return False
     try:
-        return bool(ast.literal_eval(repr(value)) == value)
-    except (ValueError, SyntaxError):  # nan, inf
+        text = repr(value)
+    except RecursionError:
         return False
+    return bool(_literal_value(text) == value)  # not so for nan and inf
 
 
 def _value_text(value: Any) -> str:
     # A string that is bare-safe and not itself a Python literal is written bare
     # (setting:MODE=live); everything else as its Python literal (setting:RETRIES=3).
-    if isinstance(value, str) and BARE_ARGUMENT.fullmatch(value):
-        try:
-            ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            return value
+    bare = isinstance(value, str) and BARE_ARGUMENT.fullmatch(value)
+    if bare and _literal_value(value) is _NOT_A_LITERAL:
+        return value
     return repr(value)
 
 
@@ -56,14 +72,14 @@ class Setting(Leaf):
         if not isinstance(name, str) or not _NAME.fullmatch(name):
             raise ValueError(
                 "Setting needs the name of a Django setting in capitals such as "
-                f"'PAYMENTS_LOCKDOWN', got {name!r}"
+                f"'PAYMENTS_LOCKDOWN', got {echo(name)}"
             )
         if len(value) > 1:
             raise TypeError(f"Setting takes a name and at most one value, got {len(value)}")
         if value and not _literal(value[0]):
             raise TypeError(
                 f"Setting({name!r}, ...) compares with a Python literal (str, int, float, "
-                f"bool, None or a tuple of those), got {value[0]!r}"
+                f"bool, None or a tuple of those), got {echo(value[0])}"
             )
         super().__init__(name, *value)
 
@@ -99,8 +115,5 @@ class Setting(Leaf):
         name, equals, text = argument.partition("=")
         if not equals:
             return cls(name)
-        try:
-            value = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            value = text
-        return cls(name, value)
+        value = _literal_value(text)
+        return cls(name, text if value is _NOT_A_LITERAL else value)

@@ -11,6 +11,10 @@ Grammar (``|`` binds loosest, then ``&``, then prefix ``~``)::
 
 What an argument means is up to the leaf class registered for the kind (its
 ``from_argument``), so other apps add kinds (``plan:>=pro``) without touching this module.
+
+``parse`` reads at most ``MAX_DEPTH`` (100) levels of ``(`` and ``~`` nested in one another;
+anything it cannot read, deeper text included, is a ``ConditionSyntaxError``, never a
+``RecursionError``. ``str()`` prints any condition, however deep.
 """
 
 from __future__ import annotations
@@ -20,13 +24,20 @@ from dataclasses import dataclass
 
 from conditions.base import All, Always, Any, Condition, Never, Not
 from conditions.kinds import _kinds
-from conditions.naming import suggestion
+from conditions.naming import ECHO_LIMIT, echo, suggestion
 from conditions.quoting import BARE_ARGUMENT, quote
 
-__all__ = ["ConditionSyntaxError", "parse", "quote"]
+__all__ = ["MAX_DEPTH", "ConditionSyntaxError", "parse", "quote"]
+
+# How deeply "(" and "~" may nest: each level costs the parser a few Python frames.
+MAX_DEPTH = 100
 
 _KIND = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CONSTANTS = {"always": Always, "never": Never}
+# How much of a long text an error shows on each side of the spot at fault.
+_CONTEXT = 30
+# The longest message of a leaf class an error repeats.
+_LEAF_MESSAGE_LIMIT = 300
 
 
 class ConditionSyntaxError(ValueError):
@@ -36,7 +47,20 @@ class ConditionSyntaxError(ValueError):
         self.message = message
         self.text = text
         self.position = position
-        super().__init__(f"{message}\n  {text}\n  {' ' * position}^")
+        shown, offset = _excerpt(text, position)
+        super().__init__(f"{message}\n  {shown}\n  {' ' * offset}^")
+
+
+def _excerpt(text: str, position: int) -> tuple[str, int]:
+    """Return the part of ``text`` an error shows (all of it when short), and where the caret
+    goes in it."""
+    if len(text) <= 2 * _CONTEXT + 20:
+        return text, position
+    start = max(0, position - _CONTEXT)
+    end = min(len(text), position + _CONTEXT)
+    before = "…" if start else ""
+    after = f"… ({len(text)} characters)" if end < len(text) else ""
+    return f"{before}{text[start:end]}{after}", position - start + len(before)
 
 
 @dataclass(frozen=True)
@@ -59,6 +83,7 @@ class _Parser:
         self.text = text
         self.tokens = list(self._tokenize())
         self.index = 0
+        self.depth = 0  # "(" and "~" open around the factor being read
 
     def error(self, message: str, position: int) -> ConditionSyntaxError:
         return ConditionSyntaxError(message, self.text, position)
@@ -160,18 +185,18 @@ class _Parser:
 
     def factor(self) -> Condition:
         token = self.take()
-        if token.kind == "~":
-            return Not(self.factor())
-        if token.kind == "(":
-            inner = self.expression()
-            closing = self.take()
-            if closing.kind != ")":
+        if token.kind in ("~", "("):
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
                 raise self.error(
-                    f"Unexpected {self._describe(closing)}: expected ')' to close the '(' "
-                    f"at position {token.position}",
-                    closing.position,
+                    f"Nested too deeply: more than {MAX_DEPTH} levels of '(' and '~' "
+                    "(conditions.text.MAX_DEPTH)",
+                    token.position,
                 )
-            return inner
+            try:
+                return self.nested(token)
+            finally:
+                self.depth -= 1
         if token.kind == "atom":
             return self.leaf(token)
         raise self.error(
@@ -179,6 +204,20 @@ class _Parser:
             "'always', 'never', '~', or '('",
             token.position,
         )
+
+    def nested(self, token: _Token) -> Condition:
+        """Read what follows a "~" or "(" (``token``)."""
+        if token.kind == "~":
+            return Not(self.factor())
+        inner = self.expression()
+        closing = self.take()
+        if closing.kind != ")":
+            raise self.error(
+                f"Unexpected {self._describe(closing)}: expected ')' to close the '(' "
+                f"at position {token.position}",
+                closing.position,
+            )
+        return inner
 
     def leaf(self, token: _Token) -> Condition:
         if token.argument is None:
@@ -192,22 +231,27 @@ class _Parser:
                 )
             hint = suggestion(token.word, [*_CONSTANTS, *_kinds])
             raise self.error(
-                f"Unknown word {token.word!r}: expected 'always', 'never' or kind:argument.{hint}",
+                f"Unknown word {echo(token.word)}: expected 'always', 'never' or "
+                f"kind:argument.{hint}",
                 token.position,
             )
         leaf_class = _kinds.get(token.word)
         if leaf_class is None:
             raise self.error(
-                f"Unknown condition kind {token.word!r}.{suggestion(token.word, _kinds)} "
+                f"Unknown condition kind {echo(token.word)}.{suggestion(token.word, _kinds)} "
                 f"Known kinds: {', '.join(sorted(_kinds))}.",
                 token.position,
             )
         try:
             return leaf_class.from_argument(token.argument)
         except (ValueError, TypeError, LookupError) as problem:
-            message = str(problem).strip("'\"") if isinstance(problem, KeyError) else problem
+            message = str(problem).strip("'\"") if isinstance(problem, KeyError) else str(problem)
+            if len(message) > _LEAF_MESSAGE_LIMIT:
+                message = f"{message[:_LEAF_MESSAGE_LIMIT]}…"
+            argument = quote(token.argument)
+            shown = f":{argument}" if len(argument) <= ECHO_LIMIT else f" {echo(token.argument)}"
             raise self.error(
-                f"Invalid {token.word}:{quote(token.argument)}: {message}",
+                f"Invalid {token.word}{shown}: {message}",
                 token.position + len(token.word) + 1,
             ) from problem
 
@@ -216,5 +260,5 @@ class _Parser:
         if token.kind == "end":
             return "end of text"
         if token.kind == "atom":
-            return f"{token.word!r}"
+            return echo(token.word)
         return f"{token.kind!r}"

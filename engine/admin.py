@@ -12,21 +12,25 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.contrib import admin, messages
-from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
+from django.core.exceptions import BadRequest, FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import connection
 from django.db.models import Model
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from conditions.naming import echo
 from engine import tenancy
 from engine.context_processors import request_context
-from engine.fields import MissingStrategy, MultipleStrategyField, StrategyField
+from engine.fields import MultipleStrategyField, StrategyField
 from engine.forms import SelectionsForm
 from engine.models import Selection, SelectionHistory
+from engine.permissions import can_change_selections
 from engine.tenancy import tenants_installed
+from engine.validators import CONTROL_CHARACTERS
+from engine.values import MissingStrategy
 
 # How many users' own choices the selections page lists.
 USER_SELECTIONS_SHOWN = 100
@@ -72,6 +76,10 @@ class SelectionAdmin(ReadOnlyRows, TenantSchemaOnly):
 
     form_class = SelectionsForm
     selections_template = "engine/admin/selections.html"
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # The one policy of every surface (engine.permissions), not ModelAdmin's own check.
+        return not on_public_schema(request) and can_change_selections(request_context(request))
 
     def get_urls(self) -> list[URLPattern]:
         info = self.opts.app_label, self.opts.model_name
@@ -157,6 +165,10 @@ class SelectionHistoryAdmin(ReadOnlyRows, TenantSchemaOnly):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        refuse_control_characters(request.GET)  # ?via=%00 would be a DataError: a 500
+        return super().changelist_view(request, extra_context)
+
     @admin.display(description=_("whose choice"))
     def owner(self, entry: SelectionHistory) -> str:
         return _user_text(entry, "user") or _("the tenant")
@@ -164,6 +176,14 @@ class SelectionHistoryAdmin(ReadOnlyRows, TenantSchemaOnly):
     @admin.display(description=_("changed by"))
     def author(self, entry: SelectionHistory) -> str:
         return _user_text(entry, "changed_by") or "-"
+
+
+def refuse_control_characters(query: QueryDict) -> None:
+    """Raise ``BadRequest`` (a 400) when a parameter of ``query`` (a filter, the search) holds
+    control characters: none is in a registry key, slug or via, and PostgreSQL refuses NUL."""
+    for name, values in query.lists():
+        if any(CONTROL_CHARACTERS.search(text) for text in (name, *values)):
+            raise BadRequest(f"The query parameter {echo(name)} contains control characters.")
 
 
 def _user_text(entry: SelectionHistory, name: str) -> str:

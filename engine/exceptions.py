@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from conditions.naming import suggestion
+from conditions.naming import echo, suggestion
 
 if TYPE_CHECKING:
     from conditions import Explanation
@@ -30,7 +30,7 @@ class UnknownRegistry(SwitchyardError, AttributeError, KeyError):
         known = sorted(known)
         listed = ", ".join(repr(name) for name in known) or "none (nothing was discovered)"
         self.message = (
-            f"No registry has the key {key!r}.{suggestion(key, known)} Known keys: {listed}."
+            f"No registry has the key {echo(key)}.{suggestion(key, known)} Known keys: {listed}."
         )
         super().__init__(self.message)
 
@@ -48,7 +48,7 @@ class UnknownStrategy(SwitchyardError, KeyError):
         known = list(known)
         listed = ", ".join(repr(name) for name in known) or "none"
         self.message = (
-            f"Unknown strategy {slug!r} in {registry_key!r}.{suggestion(slug, known)} "
+            f"Unknown strategy {echo(slug)} in {registry_key!r}.{suggestion(slug, known)} "
             f"Known strategies: {listed}."
         )
         super().__init__(self.message)

@@ -22,7 +22,7 @@ from django.db.models.query_utils import DeferredAttribute
 from django.forms import TextInput
 
 from conditions import Context
-from conditions.naming import suggestion
+from conditions.naming import echo, suggestion
 from engine.exceptions import UnknownStrategy
 from engine.registry import Registry, RegistryMeta, get_registry, registries
 from engine.strategy import SLUG_MAX_LENGTH, Strategy
@@ -44,7 +44,7 @@ def unknown_strategy_error(registry: type[Registry], slug: str) -> exceptions.Va
         "Unknown strategy %(slug)s in %(registry)s.%(suggestion)s Choose one of: %(known)s.",
         code="unknown_strategy",
         params={
-            "slug": repr(slug),
+            "slug": echo(slug),
             "registry": repr(registry.key),
             "suggestion": suggestion(slug, registry.slugs()),
             "known": ", ".join(registry.slugs()) or "none",
@@ -88,11 +88,11 @@ class _StrategyFieldBase:
                 return
             _logged.add(key)
         logger.warning(
-            "%s.%s holds %r, which is not a strategy of %r: it reads as a MissingStrategy and "
+            "%s.%s holds %s, which is not a strategy of %r: it reads as a MissingStrategy and "
             "is kept as it is when the row is saved",
             self.model._meta.label,
             self.name,
-            slug,
+            echo(slug),
             self.registry_key,
         )
 
@@ -313,7 +313,7 @@ class MultipleStrategyField(_StrategyFieldBase, ArrayField):  # type: ignore[mis
         if isinstance(value, str) or not isinstance(value, Iterable):
             raise TypeError(
                 f"{self.model._meta.label}.{self.name} expects a list of strategies or slugs, "
-                f"got {value!r}."
+                f"got {echo(value)}."
             )
         registry = self.registry
         return [slug_of(item, registry) for item in value]  # type: ignore[misc]
@@ -341,7 +341,7 @@ class MultipleStrategyField(_StrategyFieldBase, ArrayField):  # type: ignore[mis
                 raise exceptions.ValidationError(
                     "Strategy %(slug)s is listed twice.",
                     code="duplicate",
-                    params={"slug": repr(slug)},
+                    params={"slug": echo(slug)},
                 )
             seen.add(slug)
         registry = self.registry

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from conditions.naming import echo
+
 # Column widths of engine.models; a longer value is an error, never truncated.
 MAX_LENGTH = 100
 VIA_MAX_LENGTH = 32
+# C0 control characters and DEL: in no key, slug, via, session key or user name. PostgreSQL
+# refuses text holding NUL outright (a DataError), so input is checked before any query.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _validate_token(value: Any, *, what: str, code: str, max_length: int) -> None:
@@ -22,13 +28,13 @@ def _validate_token(value: Any, *, what: str, code: str, max_length: int) -> Non
         raise ValidationError(
             "%(what)s %(value)s is not valid: expected 1 to %(max)s characters, no spaces.",
             code=code,
-            params={"what": what, "value": repr(value), "max": max_length},
+            params={"what": what, "value": echo(value), "max": max_length},
         )
     if not value.isprintable():
         raise ValidationError(
             "%(what)s %(value)s is not valid: it contains control characters.",
             code=code,
-            params={"what": what, "value": repr(value)},
+            params={"what": what, "value": echo(value)},
         )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from conditions.naming import echo
 from engine.registry import Registry, RegistryMeta
 
 __all__ = ["MissingStrategy", "RegistryRef", "registry_key_of", "slug_of"]
@@ -79,7 +80,7 @@ def slug_of(value: Any, registry: type[Registry] | None = None) -> str | None:
     owner = getattr(strategy, "registry", None)
     if not isinstance(slug, str) or not isinstance(owner, RegistryMeta):
         expected = f"a strategy of {registry.key!r}" if registry is not None else "a strategy"
-        raise TypeError(f"Expected {expected}, its slug or None; got {value!r}.")
+        raise TypeError(f"Expected {expected}, its slug or None; got {echo(value)}.")
     if registry is not None:
         if owner.key != registry.key:
             raise ValueError(

@@ -13,7 +13,8 @@ BASE_DIR = Path(__file__).resolve().parent
 # In production both come from the environment (README, "Running in production"); the
 # defaults are for `make demo` and the tests (`manage.py check --deploy` flags the key).
 SECRET_KEY = os.environ.get("SECRET_KEY", "switchyard-demo-not-secret")
-DEBUG = os.environ.get("DEBUG", "1") == "1"
+# Off unless asked for: `make demo` sets DEBUG=1; a debug page shows settings to anyone.
+DEBUG = os.environ.get("DEBUG", "0") == "1"
 # Comma-separated, e.g. ALLOWED_HOSTS=.example.com (a leading dot allows every subdomain:
 # one per tenant).
 ALLOWED_HOSTS = [
@@ -64,6 +65,8 @@ PUBLIC_SCHEMA_URLCONF = "example_site.urls_public"
 ROOT_URLCONF = "example_site.urls"
 
 MIDDLEWARE = [
+    # First: a 400 for control characters in cookies or credentials (a NUL is a DataError).
+    "example_site.middleware.MalformedRequestMiddleware",
     # django-tenants' TenantMainMiddleware, with the host -> tenant lookup cached globally.
     "tenants.middleware.CachedTenantMiddleware",
     "django.middleware.security.SecurityMiddleware",

@@ -19,20 +19,15 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods
 
-from conditions import Permission
 from conditions.users import user_groups
 from engine import RegistryExplanation, StrategyNamespace, get_registry
 from engine.forms import SelectionsForm
+from engine.permissions import can_change_selections
 from example_site import orders
 from example_site.forms import CheckoutForm
 from example_site.models import Order, OutboxMessage
 from example_site.registries.exports import order_rows
 from tenants.models import Tenant
-
-# Who may choose the tenant's strategies: the permission of the engine's Selection model,
-# which the tenant's admin uses too (owners are superusers, so they have it). A condition, so
-# the permissions the dashboard's conditions loaded answer it without another query.
-MAY_CHANGE_SETTINGS = Permission("engine.change_selection")
 
 
 @dataclass(frozen=True)
@@ -64,8 +59,11 @@ def tenant_of(request: HttpRequest) -> Tenant:
 
 
 def may_change_settings(request: HttpRequest) -> bool:
-    """Return whether the request's user may choose the tenant's strategies."""
-    return MAY_CHANGE_SETTINGS.evaluate(strategies(request).context)
+    """Return whether the request's user may choose the tenant's strategies: Switchyard's one
+    policy (``engine.change_selection``; owners are superusers), as in the admin and the API.
+    Judged on the request's context, so the permissions the dashboard's conditions loaded
+    answer it without another query."""
+    return can_change_selections(strategies(request).context)
 
 
 def page(request: HttpRequest, template: str, **context: Any) -> HttpResponse:
@@ -77,13 +75,20 @@ def page(request: HttpRequest, template: str, **context: Any) -> HttpResponse:
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    """The dashboard: per registry, the strategy in force, why, and why not the others."""
+    """The dashboard, for the tenant's logged-in users: per registry, the strategy in force,
+    why, and why not the others.
+
+    An anonymous visitor gets the public page: the tenant's name and a way to log in. A
+    tenant's plan, stored choices and conditions are its own business.
+    """
+    user = request.user
+    if not user.is_authenticated:
+        return page(request, "public_home.html")
     namespace = strategies(request)
     explained: list[tuple[Section, RegistryExplanation]] = [
         (section, namespace.explain(section.key)) for section in SECTIONS
     ]
-    user = request.user
-    groups = sorted(user_groups(user).values()) if user.is_authenticated else []
+    groups = sorted(user_groups(user).values())
     return page(request, "home.html", sections=explained, groups=groups)
 
 

@@ -11,16 +11,18 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django_tenants.utils import get_public_schema_name
 from waffle.admin import SampleAdmin, SwitchAdmin, disable_for_all, enable_for_all
 from waffle.models import Sample, Switch
 
+from engine.admin import refuse_control_characters
 from tenants.flags import NO_USER_TARGETING, PlatformFlag
 from tenants.middleware import on_public_site
 from tenants.models import Domain, Tenant
 from tenants.plans import plans
 from tenants.provisioning import check_new_tenant, provision_tenant
+from tenants.validators import normalize_domain, validate_domain, validate_tenant_name
 
 
 class PublicSchemaOnly(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -41,6 +43,10 @@ class PublicSchemaOnly(admin.ModelAdmin):  # type: ignore[type-arg]
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return on_public_site(request) and super().has_delete_permission(request, obj)
 
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        refuse_control_characters(request.GET)  # ?q=%00 would be a DataError: a 500
+        return super().changelist_view(request, extra_context)
+
 
 def _plan_choices() -> list[tuple[str, str]]:
     return [(plan, plan) for plan in plans()]
@@ -52,7 +58,10 @@ def _tenant_choices() -> list[tuple[str, str]]:
 
 
 class TenantForm(forms.ModelForm):  # type: ignore[type-arg]
-    """A tenant; on creation also its domain, checked like ``provision_tenant`` checks it."""
+    """A tenant; on creation also its domain, checked like ``provision_tenant`` checks it.
+
+    The name is checked by ``tenants.validators`` on every save, the domain of a new tenant
+    too (the same validators as provisioning and the domain inline)."""
 
     plan = forms.ChoiceField(choices=_plan_choices)
     domain = forms.CharField(
@@ -63,8 +72,16 @@ class TenantForm(forms.ModelForm):  # type: ignore[type-arg]
         model = Tenant
         fields = ["schema_name", "name", "plan"]
 
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        validate_tenant_name(name)
+        return str(name)
+
     def clean_domain(self) -> str:
-        return str(self.cleaned_data["domain"]).strip().lower()  # as provision_tenant stores it
+        domain = normalize_domain(self.cleaned_data["domain"])  # as provision_tenant stores it
+        if self.instance.pk is None:
+            validate_domain(domain)
+        return str(domain)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -78,8 +95,22 @@ class TenantForm(forms.ModelForm):  # type: ignore[type-arg]
         return data
 
 
+class DomainForm(forms.ModelForm):  # type: ignore[type-arg]
+    """A tenant's domain, normalised and checked like ``provision_tenant`` checks it."""
+
+    class Meta:
+        model = Domain
+        fields = ["domain", "is_primary"]
+
+    def clean_domain(self) -> str:
+        domain = normalize_domain(self.cleaned_data["domain"])
+        validate_domain(domain)
+        return str(domain)
+
+
 class DomainInline(admin.TabularInline):  # type: ignore[type-arg]
     model = Domain
+    form = DomainForm
     extra = 0
 
 

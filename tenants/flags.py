@@ -25,6 +25,7 @@ from waffle.models import AbstractBaseFlag
 from waffle.utils import get_cache, get_setting
 
 from conditions.naming import suggestion
+from conditions.users import user_name
 from tenants.plans import validate_plan
 
 NO_USER_TARGETING = (
@@ -276,8 +277,26 @@ class PlatformFlag(AbstractBaseFlag):
             if bucket < self.tenant_percent or not self._has_user_rules():
                 return verdict
         if self._has_user_rules():
+            if context.request is None:
+                return self._describe_without_request(context.user)
             return "decided by waffle's user rules (staff, superusers, authenticated, percent)"
         return "no rule targets this tenant"
+
+    def _describe_without_request(self, user: Any) -> str:
+        # Worded like the stock flags' explanations without a request (conditions.flags).
+        if user is None:
+            return "no request and no user: only everyone=on or a tenant rule could apply"
+        return f"for user {user_name(user)} (no request): {self._user_rule(user)}"
+
+    def _user_rule(self, user: Any) -> str:
+        """Return which of waffle's user rules turns the flag on for ``user`` (no request)."""
+        if self.authenticated and user.is_authenticated:
+            return "authenticated users"
+        if self.staff and getattr(user, "is_staff", False):
+            return "staff"
+        if self.superusers and getattr(user, "is_superuser", False):
+            return "superusers"
+        return "no user rule matched"
 
     def _has_user_rules(self) -> bool:
         # Waffle's request/user rules that can still switch the flag on past the tenant rules.

@@ -1,11 +1,12 @@
 """Create tenants fast: validate everything first, then clone the migrated template schema.
 
-``provision_tenant`` checks the schema name, domain, plan and initial selections before it
-touches anything, then in ONE transaction renames a spare clone of the template
-(``tenants.spares``) or clones the template schema (``tenants.template``),
-records the tenant (``auto_create_schema`` off) and its domain, and stores the selections
-through ``Registry.select`` (``via="provisioning"``). Any failure rolls the whole transaction
-back, the new schema included (PostgreSQL DDL is transactional): nothing is left behind.
+``provision_tenant`` checks the schema name, name, domain, plan and initial selections (with
+``tenants.validators`` for names and domains) before it touches anything, then in ONE
+transaction renames a spare clone of the template (``tenants.spares``) or clones the template
+schema (``tenants.template``), records the tenant (``auto_create_schema`` off) and its
+domain, and stores the selections through ``Registry.select`` (``via="provisioning"``). Any
+failure rolls the whole transaction back, the new schema included (PostgreSQL DDL is
+transactional): nothing is left behind.
 """
 
 from __future__ import annotations
@@ -22,12 +23,15 @@ from django.db import connection as default_connection
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
 from conditions import Context
+from conditions.naming import echo
 from engine.exceptions import UnknownRegistry
 from engine.registry import get_registry
+from engine.validators import CONTROL_CHARACTERS
 from tenants.models import Domain, Tenant
-from tenants.plans import UnknownPlan, validate_plan
+from tenants.plans import UnknownPlan, plans, validate_plan
 from tenants.spares import claim_spare
 from tenants.template import UnsupportedTemplate, clone_template, ensure_template, quote
+from tenants.validators import normalize_domain, validate_domain, validate_tenant_name
 
 # django-tenants' connection adds schema_name, tenant and set_tenant().
 connection: Any = default_connection
@@ -38,7 +42,7 @@ PUBLIC_SCHEMA = "public"
 # Stricter than PostgreSQL: lowercase so the name needs no quoting anywhere it appears.
 SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}\Z")
 RESERVED_SCHEMAS = frozenset({"public", "information_schema"})
-HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)\Z")
+CREATED_BY_MAX_LENGTH = 150
 
 
 def provision_tenant(
@@ -55,14 +59,17 @@ def provision_tenant(
     ``selections`` maps registry keys to slugs, each validated like any selection for the new
     tenant. ``created_by`` (a platform user or a name) is recorded on the tenant. Raises
     ``ValidationError`` (a dict: field -> messages) with nothing created when anything is
-    wrong.
+    wrong, whatever the arguments are (text with NUL or other control characters, ``None``,
+    numbers, huge values): values in messages are shortened.
     """
-    domain = domain.strip().lower() if isinstance(domain, str) else domain
+    domain = normalize_domain(domain)
+    label = _label(created_by)
+    if not isinstance(selections, Mapping | None):
+        expected = f"Expected a mapping of registry keys to slugs, got {echo(selections)}."
+        raise ValidationError({"selections": [expected]})
     selections = dict(selections or {})
     with schema_context(get_public_schema_name()):
-        tenant = Tenant(
-            schema_name=schema_name, name=name, plan=plan, created_by=_label(created_by)
-        )
+        tenant = Tenant(schema_name=schema_name, name=name, plan=plan, created_by=label)
         tenant.auto_create_schema = False  # the clone below creates and fills the schema
         check_new_tenant(tenant, domain=domain, selections=selections)
         try:
@@ -76,7 +83,9 @@ def provision_tenant(
         except (IntegrityError, ProgrammingError) as error:
             # Someone took the schema or domain between our checks and our writes.
             check_new_tenant(tenant, domain=domain, selections={})
-            raise ValidationError(f"Could not create tenant {schema_name!r}: {error}") from error
+            raise ValidationError(
+                f"Could not create tenant {echo(schema_name)}: {error}"
+            ) from error
     return tenant
 
 
@@ -86,7 +95,7 @@ def check_new_tenant(tenant: Tenant, *, domain: str, selections: Mapping[str, st
     schema_name = tenant.schema_name
     if not isinstance(schema_name, str) or not SCHEMA_NAME.match(schema_name):
         errors["schema_name"] = [
-            f"Invalid schema name {schema_name!r}: use 1-63 lowercase letters, digits and "
+            f"Invalid schema name {echo(schema_name)}: use 1-63 lowercase letters, digits and "
             "underscores, not starting with a digit."
         ]
     elif (
@@ -99,17 +108,10 @@ def check_new_tenant(tenant: Tenant, *, domain: str, selections: Mapping[str, st
         errors["schema_name"] = [f"A tenant with the schema name {schema_name!r} exists."]
     elif schema_exists(schema_name):
         errors["schema_name"] = [f"The schema {schema_name!r} already exists in the database."]
-    if not isinstance(tenant.name, str) or not tenant.name.strip():
-        errors["name"] = ["The tenant needs a name."]
-    elif len(tenant.name) > Tenant._meta.get_field("name").max_length:  # type: ignore[operator]
-        errors["name"] = [f"The name {tenant.name!r} is longer than 100 characters."]
-    try:
-        validate_plan(tenant.plan)
-    except UnknownPlan as error:
-        errors["plan"] = list(error.messages)
-    domain_problem = _domain_problem(domain)
-    if domain_problem:
-        errors["domain"] = [domain_problem]
+    _collect(errors, "name", validate_tenant_name, tenant.name)
+    _collect(errors, "plan", _validate_plan, tenant.plan)
+    _collect(errors, "domain", _validate_new_domain, domain)
+    _collect(errors, "created_by", _validate_label, tenant.created_by)
     selection_problems = _selection_problems(tenant, selections)
     if selection_problems:
         errors["selections"] = selection_problems
@@ -150,6 +152,8 @@ def ensure_tenant(schema_name: str, *, name: str, plan: str, domain: str) -> Ten
     tenant = Tenant.objects.filter(schema_name=schema_name).first()
     if tenant is None:
         return provision_tenant(schema_name, name=name, plan=plan, domain=domain)
+    domain = normalize_domain(domain)
+    validate_domain(domain)
     with transaction.atomic():
         Domain.objects.get_or_create(domain=domain, defaults={"tenant": tenant, "is_primary": True})
     return tenant
@@ -157,6 +161,8 @@ def ensure_tenant(schema_name: str, *, name: str, plan: str, domain: str) -> Ten
 
 def ensure_public_tenant(domain: str = "localhost") -> Tenant:
     """Return the public tenant (the platform), creating its row and domain when missing."""
+    domain = normalize_domain(domain)
+    validate_domain(domain)
     tenant = Tenant.objects.filter(schema_name=PUBLIC_SCHEMA).first()
     if tenant is None:
         tenant = Tenant(schema_name=PUBLIC_SCHEMA, name="Platform", plan=_largest_plan())
@@ -167,37 +173,67 @@ def ensure_public_tenant(domain: str = "localhost") -> Tenant:
 
 
 def _largest_plan() -> str:
-    from tenants.plans import plans
-
     return plans()[-1]
 
 
-def _label(created_by: Any) -> str:
+def _label(created_by: Any) -> Any:
     if created_by is None:
         return ""
     if isinstance(created_by, str):
-        return created_by[:150]
-    return str(created_by.get_username())[:150]
+        return created_by[:CREATED_BY_MAX_LENGTH]
+    username = getattr(created_by, "get_username", None)
+    if username is None:
+        return created_by  # not a user: _validate_label names what it is
+    return str(username())[:CREATED_BY_MAX_LENGTH]
 
 
-def _domain_problem(domain: object) -> str:
-    if not isinstance(domain, str) or not domain:
-        return "The tenant needs a domain (a host name such as 'acme.example.com')."
-    labels = domain.split(".")
-    if len(domain) > 253 or not all(HOST_LABEL.match(label) for label in labels):
-        return (
-            f"Invalid domain {domain!r}: expected a host name of letters, digits, '-' and "
-            "dots, without a scheme, port or path."
+def _collect(errors: dict[str, list[str]], field: str, validate: Any, value: Any) -> None:
+    """Run ``validate(value)``; put its messages under ``field`` in ``errors``."""
+    try:
+        validate(value)
+    except ValidationError as error:
+        errors[field] = list(error.messages)
+
+
+def _validate_plan(plan: Any) -> None:
+    if not isinstance(plan, str):
+        raise ValidationError(
+            f"The plan is one of {', '.join(repr(name) for name in plans())} (a string), "
+            f"got {echo(plan)}.",
+            code="unknown_plan",
         )
+    try:
+        validate_plan(plan)
+    except UnknownPlan as error:
+        raise ValidationError(list(error.messages), code="unknown_plan") from None
+
+
+def _validate_new_domain(domain: Any) -> None:
+    validate_domain(domain)
     if Domain.objects.filter(domain__iexact=domain).exists():
-        return f"The domain {domain!r} already routes to another tenant."
-    return ""
+        raise ValidationError(
+            f"The domain {echo(domain)} already routes to another tenant.", code="domain_taken"
+        )
+
+
+def _validate_label(label: Any) -> None:
+    if not isinstance(label, str):
+        raise ValidationError(
+            f"created_by is a user or a name, got {echo(label)}.", code="invalid_created_by"
+        )
+    if CONTROL_CHARACTERS.search(label):
+        raise ValidationError(
+            f"created_by {echo(label)} contains control characters.", code="invalid_created_by"
+        )
 
 
 def _selection_problems(tenant: Tenant, selections: Mapping[str, str]) -> list[str]:
     problems = []
     context = Context(tenant=tenant)  # the tenant to be: plan conditions see its plan
     for key, slug in selections.items():
+        if not isinstance(key, str):
+            problems.append(f"Registry keys are strings, got {echo(key)}.")
+            continue
         try:
             registry = get_registry(key)
         except UnknownRegistry as error:

@@ -14,11 +14,12 @@ from typing import Any, TypeVar
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from conditions.naming import suggestion
+from conditions.naming import echo, suggestion
 from engine import tenancy
 from engine.exceptions import UnknownRegistry
 from engine.registry import Registry, get_registry
 from engine.tenancy import PLAIN_SCHEMA, tenants_installed
+from engine.validators import CONTROL_CHARACTERS
 
 T = TypeVar("T")
 
@@ -75,12 +76,13 @@ class SwitchyardCommand(BaseCommand):
             raise usage_error(
                 f"--tenant is required under django-tenants; choose one of: {_schemas(model)}."
             )
+        _refuse_control_characters("--tenant", schema)
         try:
             return model.objects.get(schema_name=schema)
         except model.DoesNotExist:
             names = list(model.objects.values_list("schema_name", flat=True))
             raise usage_error(
-                f"No tenant has the schema name {schema!r}.{suggestion(schema, names)} "
+                f"No tenant has the schema name {echo(schema)}.{suggestion(schema, names)} "
                 f"Tenants: {_schemas(model)}."
             ) from None
 
@@ -102,12 +104,13 @@ class SwitchyardCommand(BaseCommand):
         if username is None:
             return None
         model = get_user_model()
+        _refuse_control_characters(option, username)
         try:
             return model._default_manager.get_by_natural_key(username)
         except model.DoesNotExist:
             names = model._default_manager.values_list(model.USERNAME_FIELD, flat=True)
             raise usage_error(
-                f"{option} {username!r}: no such user in {where(tenant)}."
+                f"{option} {echo(username)}: no such user in {where(tenant)}."
                 f"{suggestion(username, names)}"
             ) from None
 
@@ -131,6 +134,12 @@ class SwitchyardCommand(BaseCommand):
         yield from tqdm(
             items, total=total, desc=desc, unit="tenant", file=stream, disable=not enabled
         )
+
+
+def _refuse_control_characters(option: str, value: str) -> None:
+    # No schema or user name holds them, and PostgreSQL refuses NUL with a DataError.
+    if CONTROL_CHARACTERS.search(value):
+        raise usage_error(f"{option} {echo(value)}: contains control characters.")
 
 
 def where(tenant: Any) -> str:

@@ -10,10 +10,11 @@ from rest_framework import serializers
 from rest_framework.fields import get_attribute, get_error_detail, iter_options
 
 from conditions import Context
-from engine.fields import MissingStrategy
+from conditions.naming import echo
 from engine.registry import Registry, get_registry
 from engine.rest_framework.context import request_context
 from engine.strategy import Strategy
+from engine.values import MissingStrategy
 
 # A serializer context key for a conditions.Context, where there is no request (a task).
 CONTEXT_KEY = "switchyard_context"
@@ -136,7 +137,7 @@ class StrategyField(serializers.Field):  # type: ignore[misc]
 class MultipleStrategyField(serializers.ListField):  # type: ignore[misc]
     """A list of strategies of ``registry``, each validated like a ``StrategyField``."""
 
-    default_error_messages = {"duplicate": "Strategy {slug!r} is listed twice."}
+    default_error_messages = {"duplicate": "Strategy {slug} is listed twice."}
 
     def __init__(self, registry: type[Registry] | str, **kwargs: Any) -> None:
         kwargs["child"] = StrategyField(registry)
@@ -148,6 +149,6 @@ class MultipleStrategyField(serializers.ListField):  # type: ignore[misc]
         for item in chosen:
             slug = self.child.to_representation(item)
             if slug in seen:
-                self.fail("duplicate", slug=slug)
+                self.fail("duplicate", slug=echo(slug))
             seen.add(slug)
         return chosen

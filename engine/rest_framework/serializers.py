@@ -10,8 +10,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.urls import NoReverseMatch
 from rest_framework import serializers
 from rest_framework.reverse import reverse
+from rest_framework.settings import api_settings
 
 from conditions import Context
+from conditions.naming import ECHO_LIMIT
 from engine import fields as model_fields
 from engine.exceptions import NoStrategyAvailable
 from engine.registry import Registry
@@ -22,6 +24,8 @@ from engine.storage.reads import stored_selections
 
 # Sent by the browsable API's forms along with the data; not a field.
 IGNORED_INPUT = frozenset({"csrfmiddlewaretoken"})
+# How many fields a body may not name are listed one by one in an error.
+OTHER_FIELDS_LISTED = 10
 # What a strategy serializer field keeps of the arguments ModelSerializer derives from a model
 # field (max_length and the model's validators are about slugs; the registry checks those).
 KEPT_FIELD_ARGUMENTS = frozenset(
@@ -121,8 +125,9 @@ class SelectionSerializer(serializers.Serializer):  # type: ignore[misc]
     """``{"slug": ...}`` for one registry, validated exactly like ``Registry.select``.
 
     ``user`` (a user, or None for the tenant's choice) is whose selection it writes. Fields
-    other than ``slug`` are read-only; input naming a field that does not exist is rejected,
-    so ``{"slug": "card", "user": 7}`` cannot be mistaken for something it does not do.
+    other than ``slug`` are read-only; input naming any field but ``slug`` (read-only or
+    unknown) is refused with ``unknown_field``, so ``{"slug": "card", "user": 7}`` or
+    ``{"slug": "card", "owner": "user"}`` cannot be mistaken for something it does not do.
     """
 
     registry = serializers.SerializerMethodField()
@@ -134,6 +139,9 @@ class SelectionSerializer(serializers.Serializer):  # type: ignore[misc]
 
     default_error_messages = {
         "unknown_field": "Unknown field; this resource accepts only: {accepted}.",
+        "read_only_field": "Read-only field; this resource accepts only: {accepted}.",
+        "more_fields": "{count} more fields this resource does not accept; it accepts only: "
+        "{accepted}.",
     }
 
     def __init__(
@@ -160,17 +168,31 @@ class SelectionSerializer(serializers.Serializer):  # type: ignore[misc]
 
     def to_internal_value(self, data: Any) -> Any:
         if hasattr(data, "keys"):
-            writable = [name for name, field in self.fields.items() if not field.read_only]
-            unknown = sorted(set(data.keys()) - set(self.fields) - IGNORED_INPUT)
-            if unknown:
-                error = self.error_messages["unknown_field"].format(accepted=", ".join(writable))
-                raise serializers.ValidationError(
-                    {
-                        name: [serializers.ErrorDetail(error, code="unknown_field")]
-                        for name in unknown
-                    }
-                )
+            self.refuse_other_fields(data.keys())
         return super().to_internal_value(data)
+
+    def refuse_other_fields(self, names: Any) -> None:
+        """Raise a 400 ``unknown_field`` naming each field of the input but the writable ones."""
+        writable = [name for name, field in self.fields.items() if not field.read_only]
+        other = sorted({str(name) for name in names} - set(writable) - IGNORED_INPUT)
+        if not other:
+            return
+        accepted = ", ".join(writable)
+        errors: dict[str, list[serializers.ErrorDetail]] = {}
+        for name in other[:OTHER_FIELDS_LISTED]:
+            message = "read_only_field" if name in self.fields else "unknown_field"
+            text = self.error_messages[message].format(accepted=accepted)
+            errors.setdefault(_field_key(name), []).append(
+                serializers.ErrorDetail(text, code="unknown_field")
+            )
+        if len(other) > OTHER_FIELDS_LISTED:
+            text = self.error_messages["more_fields"].format(
+                count=len(other) - OTHER_FIELDS_LISTED, accepted=accepted
+            )
+            errors[api_settings.NON_FIELD_ERRORS_KEY] = [
+                serializers.ErrorDetail(text, code="unknown_field")
+            ]
+        raise serializers.ValidationError(errors)
 
     def create(self, validated_data: dict[str, Any]) -> Any:
         field: StrategyField = self.fields["slug"]
@@ -182,6 +204,13 @@ class SelectionSerializer(serializers.Serializer):  # type: ignore[misc]
             changed_by=_author(context),
             via="api",
         )
+
+
+def _field_key(name: str) -> str:
+    """Return how an error names the input field ``name`` (a long name is shortened)."""
+    if len(name) <= ECHO_LIMIT:
+        return name
+    return f"{name[:ECHO_LIMIT]}… ({len(name)} characters)"
 
 
 def _author(context: Context) -> Any:

@@ -10,11 +10,18 @@ from __future__ import annotations
 
 from rest_framework.routers import DefaultRouter
 
-from engine.rest_framework.views import RegistryViewSet
+from engine.rest_framework.views import APIRootView, RegistryViewSet
 
 app_name = "switchyard_api"
 
-router = DefaultRouter()
+
+class Router(DefaultRouter):  # type: ignore[misc]
+    """DRF's ``DefaultRouter``, whose API root refuses malformed input like the API."""
+
+    APIRootView = APIRootView
+
+
+router = Router()
 router.register("registries", RegistryViewSet, basename="registry")
 
 urlpatterns = router.urls

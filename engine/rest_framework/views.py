@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from rest_framework import viewsets
+from rest_framework import routers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound
 from rest_framework.request import Request
@@ -18,7 +18,9 @@ from conditions import Context
 from engine.exceptions import UnknownRegistry
 from engine.models import Selection
 from engine.registry import Registry, get_registry, registries
+from engine.rest_framework.authentication import MalformedCredentialsCheck
 from engine.rest_framework.context import request_context
+from engine.rest_framework.parsers import PARSER_CLASSES
 from engine.rest_framework.permissions import CanChangeSelections
 from engine.rest_framework.serializers import (
     RegistrySerializer,
@@ -31,12 +33,45 @@ from engine.tenancy import tenant_scope
 SELECTION_METHODS = ["get", "put", "patch", "delete"]
 
 
-class RegistryViewSet(viewsets.GenericViewSet):  # type: ignore[misc]
-    """Lists and shows registries as the request sees them; reads and changes selections.
+class SwitchyardAPIView:
+    """What every view of the API shares.
 
-    Error responses carry stable codes next to DRF's messages: ``"code"`` beside ``"detail"``,
-    and ``"codes"`` (field -> codes) beside a validation error's fields.
+    Malformed input is a 400, never a 500: JSON nested too deeply (``parse_error``), and a
+    session cookie or credentials with control characters (``malformed_credentials``), refused
+    before any authentication class reads them. Error responses carry stable codes next to
+    DRF's messages: ``"code"`` beside ``"detail"``, and ``"codes"`` (field -> codes) beside a
+    validation error's fields.
     """
+
+    parser_classes: ClassVar[list[type[Any]]] = PARSER_CLASSES
+
+    def get_authenticators(self) -> list[Any]:
+        authenticators: list[Any] = super().get_authenticators()  # type: ignore[misc]
+        return [MalformedCredentialsCheck(), *authenticators]
+
+    def get_authenticate_header(self, request: Request) -> str | None:
+        # The configured first class decides between 401 and 403, not the check in front.
+        authenticators: list[Any] = super().get_authenticators()  # type: ignore[misc]
+        return authenticators[0].authenticate_header(request) if authenticators else None
+
+    def handle_exception(self, exc: Exception) -> Response:
+        response: Response = super().handle_exception(exc)  # type: ignore[misc]
+        data = response.data
+        if isinstance(exc, APIException) and isinstance(data, dict):
+            codes = exc.get_codes()
+            if isinstance(codes, dict):
+                data.setdefault("codes", codes)
+            elif isinstance(codes, str):
+                data.setdefault("code", codes)
+        return response
+
+
+class APIRootView(SwitchyardAPIView, routers.APIRootView):  # type: ignore[misc]
+    """DRF's API root (the prefix itself), refusing malformed input like the API's views."""
+
+
+class RegistryViewSet(SwitchyardAPIView, viewsets.GenericViewSet):  # type: ignore[misc]
+    """Lists and shows registries as the request sees them; reads and changes selections."""
 
     permission_classes: ClassVar[list[type[Any]]] = [CanChangeSelections]
     serializer_class = RegistrySerializer
@@ -113,17 +148,6 @@ class RegistryViewSet(viewsets.GenericViewSet):  # type: ignore[misc]
             author = request.user if request.user.is_authenticated else None
             registry.deselect(context, user, changed_by=author, via="api")
         return Response(self.get_serializer(selection_state(registry, context, user)).data)
-
-    def handle_exception(self, exc: Exception) -> Response:
-        response: Response = super().handle_exception(exc)
-        data = response.data
-        if isinstance(exc, APIException) and isinstance(data, dict):
-            codes = exc.get_codes()
-            if isinstance(codes, dict):
-                data.setdefault("codes", codes)
-            elif isinstance(codes, str):
-                data.setdefault("code", codes)
-        return response
 
 
 def selection_state(registry: type[Registry], context: Context, user: Any) -> SelectionState:

@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, router, transaction
 
 from conditions import Context
-from conditions.naming import suggestion
+from conditions.naming import echo, suggestion
 from engine import tenancy
 from engine.resolution import explain_strategy, is_available
 from engine.storage import reads
@@ -53,9 +53,9 @@ def _validate(
             "Unknown strategy %(slug)s in %(registry)s.%(suggestion)s Choose one of: %(known)s.",
             code="unknown_strategy",
             params={
-                "slug": repr(slug),
+                "slug": echo(slug),
                 "registry": repr(registry.key),
-                "suggestion": suggestion(str(slug), registry.slugs()),
+                "suggestion": suggestion(slug, registry.slugs()),
                 "known": ", ".join(registry.slugs()) or "none",
             },
         )

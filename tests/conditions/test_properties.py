@@ -31,6 +31,7 @@ from conditions import (
     parse,
     register_predicate,
 )
+from conditions.text import MAX_DEPTH, ConditionSyntaxError
 from tests.conditions.leaves import Fixed
 
 # Simple leaves with fixed outcomes; suffixes make distinct leaves with the same outcome.
@@ -166,3 +167,82 @@ def test_every_real_kind_round_trips_through_text(condition: Condition) -> None:
     text = str(condition)
     assert parse(text) == condition, text
     assert str(parse(text)) == text
+
+
+# Any text at all: a condition or a ConditionSyntaxError, never another exception ---------
+
+pieces = st.sampled_from(
+    [
+        "(",
+        ")",
+        "~",
+        "&",
+        "|",
+        " ",
+        "always",
+        "never",
+        "flag:x",
+        "setting:X=",
+        "setting:",
+        "-",
+        "+",
+        "1",
+        '"',
+        "\\",
+        ":",
+        "perm:a.b",
+        "plan:",
+        "rollout:",
+        "\x00",
+        "\x1b",
+        "é",
+    ]
+)
+texts = st.lists(pieces, max_size=60).map("".join)
+
+
+@settings(max_examples=500)
+@given(texts)
+def test_any_text_parses_or_is_a_syntax_error(text: str) -> None:
+    try:
+        condition = parse(text)
+    except ConditionSyntaxError as error:
+        assert error.text == text and 0 <= error.position <= len(text)
+        assert len(str(error)) < 1000
+    else:
+        assert parse(str(condition)) == condition
+
+
+@settings(max_examples=100)
+@given(st.lists(st.sampled_from(["(", "~"]), max_size=3 * MAX_DEPTH))
+def test_nesting_reads_up_to_the_limit_and_is_a_syntax_error_beyond(openers: list[str]) -> None:
+    text = "".join(openers) + "flag:x" + ")" * openers.count("(")
+    if len(openers) <= MAX_DEPTH:
+        expected = Not(Flag("x")) if openers.count("~") % 2 else Flag("x")
+        assert parse(text) == expected
+    else:
+        try:
+            parse(text)
+        except ConditionSyntaxError as error:
+            assert error.message.startswith("Nested too deeply")
+            assert error.position == len("".join(openers[:MAX_DEPTH]))
+        else:
+            raise AssertionError("text nested beyond MAX_DEPTH was read")
+
+
+@settings(max_examples=200)
+@given(
+    st.one_of(
+        st.text(st.sampled_from("-+~()[]1.eE_x"), min_size=1, max_size=30),
+        st.builds(
+            lambda sign, count, tail: sign * count + tail,
+            st.sampled_from("-+~"),
+            st.integers(1, 20000),
+            st.sampled_from(["1", "1.5", "x", "", "()"]),
+        ),
+    )
+)
+def test_every_setting_value_prints_and_round_trips(value: str) -> None:
+    condition = Setting("MODE", value)
+    text = str(condition)
+    assert parse(text) == condition

@@ -42,3 +42,31 @@ def test_text_form_of_values() -> None:
 def test_bad_arguments(args: tuple[object, ...], error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         Setting(*args)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["-" * 5000 + "1", "+" * 100000, "(" * 10000 + "1", "[" * 300 + "]" * 300],
+    ids=["minus-chain", "plus-chain", "parentheses", "brackets"],
+)
+def test_values_python_cannot_parse_print_and_round_trip_as_text(value: str) -> None:
+    # ast.literal_eval raises RecursionError, MemoryError or SyntaxError on these: they are
+    # no literals, so they are compared as the strings they are.
+    condition = Setting("MODE", value)
+    text = str(condition)
+    assert parse(text) == condition
+    with override_settings(MODE=value):
+        assert condition.evaluate(Context())
+
+
+def test_a_deeply_nested_tuple_is_no_literal() -> None:
+    value: tuple[object, ...] = ()
+    for _ in range(5000):
+        value = (value,)
+    with pytest.raises(TypeError, match="compares with a Python literal"):
+        Setting("MODE", value)
+
+
+def test_a_huge_name_is_echoed_shortened() -> None:
+    with pytest.raises(ValueError, match=r"got 'a{40}…' \(10000 characters\)$"):
+        Setting("a" * 10000)

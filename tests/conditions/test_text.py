@@ -26,7 +26,7 @@ from conditions import (
     register_kind,
 )
 from conditions.kinds import _kinds
-from conditions.text import quote
+from conditions.text import MAX_DEPTH, quote
 
 
 def test_the_design_example_round_trips() -> None:
@@ -188,3 +188,66 @@ def test_kinds_must_be_words() -> None:
 def test_parse_needs_text() -> None:
     with pytest.raises(TypeError, match="needs the text"):
         parse(Flag("x"))  # type: ignore[arg-type]
+
+
+# Hostile text: every failure is a ConditionSyntaxError with a short message ------------------
+
+
+def test_nesting_up_to_the_limit_reads_and_beyond_it_is_a_syntax_error() -> None:
+    deepest = "(" * MAX_DEPTH + "flag:x" + ")" * MAX_DEPTH
+    assert parse(deepest) == Flag("x")
+    assert parse("~" * MAX_DEPTH + "flag:x") == Flag("x")  # an even number of "~"
+    error = _error("(" * (MAX_DEPTH + 1) + "flag:x" + ")" * (MAX_DEPTH + 1))
+    assert error.message == (
+        f"Nested too deeply: more than {MAX_DEPTH} levels of '(' and '~' "
+        "(conditions.text.MAX_DEPTH)"
+    )
+    assert error.position == MAX_DEPTH
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(" * 10000,
+        "~" * 10000 + "always",
+        "(~" * 5000 + "always" + ")" * 5000,
+        "flag:x & " * 5000 + "(" * 5000,
+    ],
+    ids=["parentheses", "negations", "both", "after-a-long-start"],
+)
+def test_deep_text_is_a_syntax_error_with_a_short_message(text: str) -> None:
+    error = _error(text)
+    assert error.message.startswith("Nested too deeply")
+    assert len(str(error)) < 300
+    assert f"({len(text)} characters)" in str(error)
+
+
+def test_a_long_text_is_shown_around_the_spot_at_fault() -> None:
+    text = "flag:a & " * 100 + "flg:b" + " & flag:c" * 100
+    error = _error(text)
+    assert error.position == 900 and error.text == text
+    _, shown, caret = str(error).split("\n")
+    assert shown == f"  …{text[870:930]}… ({len(text)} characters)"
+    assert caret.index("^") - 2 == shown.index("flg:b") - 2
+
+
+@pytest.mark.parametrize("sign", ["-", "+"])
+def test_setting_values_of_thousands_of_signs_read_as_text(sign: str) -> None:
+    text = f"setting:MODE={sign * 5000}1"
+    condition = parse(text)
+    assert condition == Setting("MODE", sign * 5000 + "1")
+    assert str(condition) == text
+
+
+def test_a_huge_argument_is_echoed_shortened() -> None:
+    error = _error("flag:" + "a" * 5000)
+    assert error.message.startswith(
+        "Invalid flag 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa…' (5000 characters): "
+    )
+    assert len(str(error)) < 600
+
+
+def test_a_huge_unknown_word_is_echoed_shortened() -> None:
+    error = _error("x" * 10000)
+    assert error.message.startswith(f"Unknown word {'x' * 40 + '…'!r} (10000 characters)")
+    assert len(str(error)) < 400

@@ -1,4 +1,4 @@
-"""engine.cache: keys per version and schema, tenant isolation, invalidation bound at write time."""
+"""engine.storage.cache: keys per version and schema, tenant isolation, invalidation bound at write time."""
 
 from __future__ import annotations
 

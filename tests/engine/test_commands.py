@@ -199,7 +199,7 @@ def test_an_unknown_user_gets_a_suggestion(free_tenant: Tenant) -> None:
 
 
 def test_select_stores_and_reports(enterprise_tenant: Tenant) -> None:
-    admin = make_user(enterprise_tenant, "admin")
+    admin = make_user(enterprise_tenant, "admin", "engine.change_selection")
     text = run("switchyard_select", "payments", "invoice", "--tenant", "initech", "--as", "admin")
     assert text == (
         "Selected payments=invoice for tenant 'initech' (was: nothing).\n"
@@ -211,7 +211,7 @@ def test_select_stores_and_reports(enterprise_tenant: Tenant) -> None:
 
 
 def test_select_refuses_an_unavailable_strategy_and_stores_nothing(pro_tenant: Tenant) -> None:
-    make_user(pro_tenant, "member")
+    make_user(pro_tenant, "member", "engine.change_selection")
     before = stored(pro_tenant)
     error = fails(
         "switchyard_select", "payments", "invoice", "--tenant", "globex", "--as", "member"
@@ -227,10 +227,29 @@ def test_select_refuses_an_unavailable_strategy_and_stores_nothing(pro_tenant: T
 def test_select_judges_conditions_for_the_acting_user(pro_tenant: Tenant) -> None:
     # globex is on pro: invoice is available only to a user with the permission.
     (perm,) = re.findall(r"perm:([\w.]+)", str(Invoice.condition))
-    make_user(pro_tenant, "billing", perm)
+    make_user(pro_tenant, "billing", perm, "engine.change_selection")
     fails("switchyard_select", "payments", "invoice", "--tenant", "globex")  # no user: refused
     run("switchyard_select", "payments", "invoice", "--tenant", "globex", "--as", "billing")
     assert stored(pro_tenant)[0][0][:2] == ("payments", "invoice")
+
+
+@pytest.mark.parametrize("args", [["card"], ["--clear"], ["card", "--dry-run"]])
+def test_acting_as_a_user_needs_the_change_permission(
+    enterprise_tenant: Tenant, args: list[str]
+) -> None:
+    make_user(enterprise_tenant, "staffer")
+    with tenant_context(enterprise_tenant):
+        User.objects.filter(username="staffer").update(is_staff=True)
+    write_selection("payments", "invoice", via="test", tenant=enterprise_tenant)
+    before = stored(enterprise_tenant)
+    error = fails("switchyard_select", "payments", *args, "--tenant", "initech", "--as", "staffer")
+    assert error.returncode == 1
+    assert str(error) == (
+        "Nothing was stored: User 'staffer' may not change the tenant's selections: that needs "
+        "the 'engine.change_selection' permission (superusers have it; staff status alone is "
+        "not enough)."
+    )
+    assert stored(enterprise_tenant) == before
 
 
 @pytest.mark.parametrize(
@@ -430,3 +449,24 @@ def test_doctor_exit_status_from_the_command_line(free_tenant: Tenant, argv_exit
     assert status == 2 and "No tenant has the schema name 'nowhere'" in err
     status, out, _ = argv_exit("switchyard_doctor", "--tenant", "globex")
     assert status == 0 and out.endswith("0 error(s), 0 warning(s).\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--tenant", "ini\x00tech"], "--tenant 'ini\\x00tech': contains control characters."),
+        (["--tenant", "initech", "--as", "own\x00er"], "--as 'own\\x00er': contains control"),
+        (["--tenant", "initech", "--user", "\x1b[2J"], "--user '\\x1b[2J': contains control"),
+        (["--tenant", "x" * 10_000], f"No tenant has the schema name {'x' * 40 + '…'!r}"),
+    ],
+    ids=["nul-tenant", "nul-actor", "escape-user", "huge-tenant"],
+)
+def test_hostile_tenant_and_user_names_are_usage_errors(
+    enterprise_tenant: Tenant, args: list[str], message: str
+) -> None:
+    before = stored(enterprise_tenant)
+    error = fails("switchyard_select", "payments", "card", *args)
+    assert error.returncode == 2
+    assert str(error).startswith(message)
+    assert len(str(error)) < 500 and str(error).isprintable()
+    assert stored(enterprise_tenant) == before

@@ -326,3 +326,23 @@ def test_no_strategy_reads_as_none_and_stays_blank(globex: Tenant) -> None:
     with pytest.raises(ValidationError) as raised:
         parcel.full_clean()
     assert set(raised.value.error_dict) == {"courier"}  # required; backup may be blank
+
+
+def test_a_huge_slug_is_echoed_shortened(globex: Tenant, caplog: pytest.LogCaptureFixture) -> None:
+    huge = "x" * 10000
+    parcel = Parcel(name="box", courier=huge, alerts=["email", huge, huge])
+    with pytest.raises(ValidationError) as raised:
+        parcel.full_clean()
+    messages = [m for ms in raised.value.message_dict.values() for m in ms]
+    assert f"Unknown strategy {'x' * 40 + '…'!r} (10000 characters) in 'surface_couriers'." in (
+        " ".join(messages)
+    )
+    assert f"Strategy {'x' * 40 + '…'!r} (10000 characters) is listed twice." in messages
+    assert all(len(message) < 300 for message in messages)
+    with pytest.raises(TypeError) as wrong:
+        Parcel(alerts=huge)
+    assert len(str(wrong.value)) < 300
+    with caplog.at_level(logging.WARNING, logger="switchyard.engine"):
+        Parcel._meta.get_field("courier").strategy_for(huge + "y")  # type: ignore[attr-defined]
+    assert all(len(record.getMessage()) < 300 for record in caplog.records)
+    assert "(10001 characters)" in caplog.text

@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template import Context as TemplateContext
 from django.template import Template
 from django.test import Client, RequestFactory, override_settings
-from django_tenants.utils import tenant_context
+from django_tenants.utils import schema_context, tenant_context
 
 from conditions import Context, Permission
 from conditions import cache as switchyard_cache
@@ -31,11 +31,18 @@ TEST_URLS = override_settings(ROOT_URLCONF="tests.engine.urls_core")
 
 
 def get(host: str, path: str = "/") -> Any:
-    return Client(HTTP_HOST=host).get(path)
+    """GET ``path`` on ``host``; the dashboard ("/") as a user of the tenant without any
+    permission or group (an anonymous visitor gets the public page instead)."""
+    client = Client(HTTP_HOST=host)
+    if path == "/":
+        with schema_context(host.split(".")[0]):  # the login lives in the tenant's schema
+            visitor, _ = get_user_model().objects.get_or_create(username="visitor")
+            client.force_login(visitor)
+    return client.get(path)
 
 
 def store(tenant: Tenant, slug: str) -> None:
-    """Store and commit ``slug``, then let the invalidation settle (engine.cache's grace)."""
+    """Store and commit ``slug``, then let the invalidation settle (engine.storage.cache's grace)."""
     with committed():  # as if the write's transaction had committed: the cache is invalidated
         write_selection("payments", slug, via="api", tenant=tenant)
     switchyard_cache.cache().clear()

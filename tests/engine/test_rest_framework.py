@@ -40,6 +40,10 @@ JSON = "application/json"
 User = get_user_model()
 
 
+# The one permission that lets a user change the tenant's selections (engine.permissions).
+CHANGE = "engine.change_selection"
+
+
 def host(tenant: Tenant) -> str:
     return f"{tenant.schema_name}.localhost"
 
@@ -200,7 +204,7 @@ def test_warm_list_reads_no_selection_from_the_database(pro_tenant: Tenant) -> N
 
 
 def test_the_browsable_api_offers_only_available_strategies(free_tenant: Tenant) -> None:
-    owner = make_user(free_tenant, "owner", staff=True)
+    owner = make_user(free_tenant, "owner", perms=(CHANGE,))
     response = client_for(free_tenant, owner).get(SELECTION, HTTP_ACCEPT="text/html")
     assert response.status_code == 200
     html = response.content.decode()
@@ -209,7 +213,7 @@ def test_the_browsable_api_offers_only_available_strategies(free_tenant: Tenant)
 
 
 def test_options_lists_only_available_choices(enterprise_tenant: Tenant) -> None:
-    owner = make_user(enterprise_tenant, "owner", staff=True)
+    owner = make_user(enterprise_tenant, "owner", perms=(CHANGE,))
     data = client_for(enterprise_tenant, owner).options(SELECTION).json()
     choices = data["actions"]["PUT"]["slug"]["choices"]
     assert [choice["value"] for choice in choices] == ["card", "invoice"]  # not crypto
@@ -218,8 +222,8 @@ def test_options_lists_only_available_choices(enterprise_tenant: Tenant) -> None
 # -- the tenant's selection -------------------------------------------------------------------
 
 
-def test_staff_selects_for_the_tenant(enterprise_tenant: Tenant) -> None:
-    owner = make_user(enterprise_tenant, "owner", staff=True)
+def test_a_user_with_the_permission_selects_for_the_tenant(enterprise_tenant: Tenant) -> None:
+    owner = make_user(enterprise_tenant, "owner", perms=(CHANGE,))
     response = put(client_for(enterprise_tenant, owner), SELECTION, {"slug": "invoice"})
     assert response.status_code == 200, response.json()
     data = response.json()
@@ -240,7 +244,7 @@ def test_staff_selects_for_the_tenant(enterprise_tenant: Tenant) -> None:
 
 
 def test_patch_selects_too_and_get_reads_the_selection(enterprise_tenant: Tenant) -> None:
-    owner = make_user(enterprise_tenant, "owner", staff=True)
+    owner = make_user(enterprise_tenant, "owner", perms=(CHANGE,))
     client = client_for(enterprise_tenant, owner)
     response = client.patch(SELECTION, json.dumps({"slug": "invoice"}), content_type=JSON)
     assert response.status_code == 200
@@ -266,14 +270,35 @@ def test_a_member_without_the_permission_cannot_select(pro_tenant: Tenant, uncha
     response = put(client_for(pro_tenant, member), SELECTION, {"slug": "card"})
     assert response.status_code == 403
     assert response.json() == {
-        "detail": "Changing the tenant's selections needs the 'engine.change_selection' "
-        "permission or staff status.",
+        "detail": "User 'member' may not change the tenant's selections: that needs the "
+        "'engine.change_selection' permission (superusers have it; staff status alone is not "
+        "enough).",
         "code": "permission_denied",
     }
 
 
+@pytest.mark.parametrize("method", ["put", "patch", "delete"])
+def test_staff_status_alone_cannot_select(pro_tenant: Tenant, unchanged: None, method: str) -> None:
+    # The admin and the settings page refuse this user; the API must too (one policy).
+    viewer = make_user(pro_tenant, "viewer", staff=True, perms=("engine.view_selection",))
+    client = client_for(pro_tenant, viewer)
+    body = json.dumps({"slug": "card"})
+    response = getattr(client, method)(SELECTION, body, content_type=JSON)
+    assert response.status_code == 403
+    assert response.json()["code"] == "permission_denied"
+    assert "staff status alone is not enough" in response.json()["detail"]
+    assert client.get(SELECTION).status_code == 200  # reading is still open to them
+
+
+def test_a_superuser_selects_without_an_explicit_permission(pro_tenant: Tenant) -> None:
+    with tenant_context(pro_tenant):
+        boss = User.objects.create_superuser("boss", "boss@example.com", PASSWORD)
+    response = put(client_for(pro_tenant, boss), SELECTION, {"slug": "card"})
+    assert response.status_code == 200
+
+
 def test_delete_clears_the_selection_and_falls_back(enterprise_tenant: Tenant) -> None:
-    owner = make_user(enterprise_tenant, "owner", staff=True)
+    owner = make_user(enterprise_tenant, "owner", perms=(CHANGE,))
     client = client_for(enterprise_tenant, owner)
     put(client, SELECTION, {"slug": "invoice"})
     response = client.delete(SELECTION)
@@ -294,7 +319,7 @@ def test_delete_clears_the_selection_and_falls_back(enterprise_tenant: Tenant) -
 def test_an_unknown_slug_is_refused_with_a_suggestion(
     enterprise_tenant: Tenant, unchanged: None
 ) -> None:
-    owner = make_user(enterprise_tenant, "owner", staff=True)
+    owner = make_user(enterprise_tenant, "owner", perms=(CHANGE,))
     response = put(client_for(enterprise_tenant, owner), SELECTION, {"slug": "invoise"})
     assert response.status_code == 400
     assert response.json() == {
@@ -307,7 +332,7 @@ def test_an_unknown_slug_is_refused_with_a_suggestion(
 
 
 def test_an_unavailable_strategy_is_refused(free_tenant: Tenant, unchanged: None) -> None:
-    owner = make_user(free_tenant, "owner", staff=True)
+    owner = make_user(free_tenant, "owner", perms=(CHANGE,))
     response = put(client_for(free_tenant, owner), SELECTION, {"slug": "invoice"})
     assert response.status_code == 400
     assert response.json() == {
@@ -322,7 +347,7 @@ def test_an_unavailable_strategy_is_refused(free_tenant: Tenant, unchanged: None
 def test_a_strategy_of_another_registry_is_refused(
     enterprise_tenant: Tenant, themes: type[Registry], unchanged: None
 ) -> None:
-    owner = make_user(enterprise_tenant, "owner", staff=True)
+    owner = make_user(enterprise_tenant, "owner", perms=(CHANGE,))
     response = put(client_for(enterprise_tenant, owner), SELECTION, {"slug": "light"})
     assert response.status_code == 400
     assert response.json()["codes"] == {"slug": ["unknown_strategy"]}
@@ -355,7 +380,7 @@ def test_a_strategy_of_another_registry_is_refused(
 def test_malformed_bodies_are_refused(
     free_tenant: Tenant, unchanged: None, body: dict[str, Any], expected: dict[str, Any]
 ) -> None:
-    owner = make_user(free_tenant, "owner", staff=True)
+    owner = make_user(free_tenant, "owner", perms=(CHANGE,))
     response = put(client_for(free_tenant, owner), SELECTION, body)
     assert response.status_code == 400
     assert response.json() == expected
@@ -364,8 +389,9 @@ def test_malformed_bodies_are_refused(
 def test_a_session_of_one_tenant_is_nobody_on_another(
     free_tenant: Tenant, enterprise_tenant: Tenant, unchanged: None
 ) -> None:
-    # owner of acme is staff there; the same cookie sent to initech's host finds no session.
-    owner = make_user(free_tenant, "owner", staff=True)
+    # acme's owner may change acme's selections; the cookie sent to initech's host finds no
+    # session there.
+    owner = make_user(free_tenant, "owner", perms=(CHANGE,))
     make_user(enterprise_tenant, "owner")  # the same username (and pk) exists on initech
     acme = client_for(free_tenant, owner)
     crafted = Client(HTTP_HOST=host(enterprise_tenant))
@@ -378,7 +404,7 @@ def test_a_session_of_one_tenant_is_nobody_on_another(
 def test_basic_credentials_of_one_tenant_fail_on_another(
     free_tenant: Tenant, enterprise_tenant: Tenant, unchanged: None
 ) -> None:
-    make_user(free_tenant, "alice", staff=True)  # exists on acme only
+    make_user(free_tenant, "alice", perms=(CHANGE,))  # exists on acme only
     token = base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
     crafted = Client(HTTP_HOST=host(enterprise_tenant))
     response = put(crafted, SELECTION, {"slug": "invoice"}, HTTP_AUTHORIZATION=f"Basic {token}")
@@ -393,7 +419,7 @@ def test_basic_credentials_of_one_tenant_fail_on_another(
 def test_basic_credentials_write_as_that_user(enterprise_tenant: Tenant) -> None:
     # DRF authenticates the user, not the session middleware: conditions and the history
     # must see the same user the permission check saw.
-    boss = make_user(enterprise_tenant, "boss", staff=True)
+    boss = make_user(enterprise_tenant, "boss", perms=(CHANGE,))
     token = base64.b64encode(f"boss:{PASSWORD}".encode()).decode()
     client = Client(HTTP_HOST=host(enterprise_tenant))
     response = put(client, SELECTION, {"slug": "invoice"}, HTTP_AUTHORIZATION=f"Basic {token}")
@@ -416,7 +442,7 @@ def test_a_write_touches_only_the_requests_tenant(
     free_tenant: Tenant, pro_tenant: Tenant, enterprise_tenant: Tenant
 ) -> None:
     before = everything()
-    owner = make_user(pro_tenant, "owner", staff=True)
+    owner = make_user(pro_tenant, "owner", perms=(CHANGE,))
     assert put(client_for(pro_tenant, owner), SELECTION, {"slug": "card"}).status_code == 200
     after = everything()
     changed = {name for name in after if after[name] != before[name]}
@@ -426,11 +452,144 @@ def test_a_write_touches_only_the_requests_tenant(
 def test_csrf_is_enforced_for_session_authenticated_writes(
     enterprise_tenant: Tenant, unchanged: None
 ) -> None:
-    owner = make_user(enterprise_tenant, "owner", staff=True)
+    owner = make_user(enterprise_tenant, "owner", perms=(CHANGE,))
     client = client_for(enterprise_tenant, owner, enforce_csrf_checks=True)
     response = put(client, SELECTION, {"slug": "invoice"})
     assert response.status_code == 403
     assert response.json()["detail"].startswith("CSRF Failed")
+
+
+# -- hostile input: a 400 from Switchyard's own parser and authentication path -----------------
+
+
+@pytest.fixture
+def unguarded(settings: Any) -> None:
+    """Without the demo's MalformedRequestMiddleware: the API must stand on its own."""
+    settings.MIDDLEWARE = [
+        name
+        for name in settings.MIDDLEWARE
+        if name != "example_site.middleware.MalformedRequestMiddleware"
+    ]
+
+
+def basic(username: str, password: str = PASSWORD) -> str:
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+@pytest.mark.parametrize("accept", [JSON, "text/html"])
+@pytest.mark.parametrize("path", [API, PAYMENTS, SELECTION, "/api/switchyard/"])
+@pytest.mark.parametrize(
+    ("headers", "detail"),
+    [
+        (
+            {"HTTP_COOKIE": "sessionid=abcdefgh\x00ijklmnopqrstuvwxyz012345"},
+            "The sessionid cookie contains control characters.",
+        ),
+        (
+            {"HTTP_AUTHORIZATION": basic("ev\x00il")},
+            "The Basic credentials contain control characters.",
+        ),
+        (
+            {"HTTP_AUTHORIZATION": basic("owner", "pass\x1b[31m")},
+            "The Basic credentials contain control characters.",
+        ),
+        (
+            {"HTTP_AUTHORIZATION": "Token abc\x00def"},
+            "The Authorization header contains control characters.",
+        ),
+    ],
+    ids=["nul-session-cookie", "nul-user-name", "escape-in-password", "nul-token"],
+)
+def test_control_characters_in_credentials_are_a_400_on_every_url(
+    enterprise_tenant: Tenant,
+    unguarded: None,
+    unchanged: None,
+    headers: dict[str, str],
+    detail: str,
+    path: str,
+    accept: str,
+) -> None:
+    client = Client(HTTP_HOST=host(enterprise_tenant), raise_request_exception=False)
+    for response in (
+        client.get(path, HTTP_ACCEPT=accept, **headers),
+        client.put(path, json.dumps({"slug": "invoice"}), content_type=JSON, **headers),
+    ):
+        assert response.status_code == 400
+        if accept == JSON:
+            assert response.json() == {"detail": detail, "code": "malformed_credentials"}
+
+
+def test_json_nested_too_deeply_is_a_400(
+    enterprise_tenant: Tenant, unguarded: None, unchanged: None
+) -> None:
+    owner = make_user(enterprise_tenant, "owner", perms=(CHANGE,))
+    client = Client(HTTP_HOST=host(enterprise_tenant), raise_request_exception=False)
+    for body in ("[" * 100_000, '{"slug": ' + "[" * 100_000 + "]" * 100_000 + "}"):
+        response = client.put(SELECTION, body, content_type=JSON, HTTP_AUTHORIZATION=basic("owner"))
+        assert response.status_code == 400
+        assert response.json() == {
+            "detail": "JSON parse error - the document is nested too deeply.",
+            "code": "parse_error",
+        }
+    assert owner.pk is not None
+
+
+def test_a_2_mb_slug_gets_a_short_400(enterprise_tenant: Tenant, unchanged: None) -> None:
+    make_user(enterprise_tenant, "owner", perms=(CHANGE,))
+    client = Client(HTTP_HOST=host(enterprise_tenant))
+    slug = "x" * 2_000_000
+    response = put(client, SELECTION, {"slug": slug}, HTTP_AUTHORIZATION=basic("owner"))
+    assert response.status_code == 400
+    assert len(response.content) < 500
+    (message,) = response.json()["slug"]
+    assert message.startswith(
+        f"Unknown strategy {'x' * 40 + '…'!r} (2000000 characters) in 'payments'."
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"slug": "card", "registry": "exports"}, {"registry": ["read_only"]}),
+        ({"slug": "card", "owner": "user"}, {"owner": ["read_only"]}),
+        ({"slug": "card", "changed_by": "someone"}, {"changed_by": ["read_only"]}),
+        ({"slug": "card", "in_force": {"slug": "invoice"}}, {"in_force": ["read_only"]}),
+        ({"slug": "card", "changed_at": "2020-01-01"}, {"changed_at": ["read_only"]}),
+        ({"slug": "card", "skipped": []}, {"skipped": ["read_only"]}),
+        (
+            {"slug": "card", "user": 1, "owner": "user"},
+            {"user": ["unknown"], "owner": ["read_only"]},
+        ),
+    ],
+    ids=["registry", "owner", "changed_by", "in_force", "changed_at", "skipped", "mixed"],
+)
+def test_read_only_fields_are_refused_like_unknown_ones(
+    enterprise_tenant: Tenant, unchanged: None, body: dict[str, Any], expected: dict[str, list[str]]
+) -> None:
+    owner = make_user(enterprise_tenant, "owner", perms=(CHANGE,))
+    response = put(client_for(enterprise_tenant, owner), SELECTION, body)
+    assert response.status_code == 400
+    data = response.json()
+    messages = {"read_only": "Read-only field", "unknown": "Unknown field"}
+    assert data["codes"] == {name: ["unknown_field"] for name in expected}
+    for name, (kind,) in expected.items():
+        assert data[name] == [f"{messages[kind]}; this resource accepts only: slug."]
+
+
+def test_many_or_huge_unknown_fields_give_a_short_400(
+    enterprise_tenant: Tenant, unchanged: None
+) -> None:
+    owner = make_user(enterprise_tenant, "owner", perms=(CHANGE,))
+    body: dict[str, Any] = {"slug": "card", "y" * 100_000: 1}
+    body.update({f"field{n:05}": n for n in range(10_000)})
+    response = put(client_for(enterprise_tenant, owner), SELECTION, body)
+    assert response.status_code == 400
+    assert len(response.content) < 3000
+    data = response.json()
+    assert data["non_field_errors"] == [
+        "9991 more fields this resource does not accept; it accepts only: slug."
+    ]
+    assert sorted(data["codes"])[:2] == ["field00000", "field00001"]
 
 
 # -- a user's own selection -------------------------------------------------------------------
@@ -630,3 +789,35 @@ def test_a_model_viewset_validates_against_the_requests_tenant(
         assert not Parcel.objects.exists()
     with tenant_context(enterprise_tenant):
         assert Parcel.objects.get().courier.slug == "freight"
+
+
+@pytest.mark.parametrize("key", ["pay%00ments", "pay%1bments", "p" * 5000])
+def test_hostile_registry_keys_in_the_url_are_short_404s(
+    enterprise_tenant: Tenant, unchanged: None, key: str
+) -> None:
+    owner = make_user(enterprise_tenant, "owner", perms=(CHANGE,))
+    client = client_for(enterprise_tenant, owner)
+    for response in (
+        client.get(f"{API}{key}/"),
+        put(client, f"{API}{key}/selection/", {"slug": "card"}),
+    ):
+        assert response.status_code == 404
+        assert response.json()["code"] == "unknown_registry"
+        assert len(response.content) < 500
+
+
+def test_the_check_in_front_keeps_the_configured_401_or_403(db: None) -> None:
+    from rest_framework.authentication import BasicAuthentication, SessionAuthentication
+
+    from engine.rest_framework.views import RegistryViewSet
+
+    class BasicFirst(RegistryViewSet):
+        authentication_classes: ClassVar[list[Any]] = [BasicAuthentication, SessionAuthentication]
+
+    view = BasicFirst.as_view({"get": "list"})
+    response = view(APIRequestFactory().get("/"))
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Basic realm="api"'
+    refused = view(APIRequestFactory().get("/", HTTP_AUTHORIZATION=basic("ev\x00il")))
+    assert refused.status_code == 400
+    assert refused.data["code"] == "malformed_credentials"

@@ -114,6 +114,7 @@ def server(chromium: Any) -> Iterator[int]:
         "DATABASE_URL": f"postgres://{credentials}@{host}{port_part}/{name}",
         "DJANGO_SETTINGS_MODULE": "example_site.settings",
         "PYTHONUNBUFFERED": "1",
+        "DEBUG": "0",  # as in production: no debug page for anyone
     }
     env.pop("REDIS_URL", None)  # one server process: its local-memory cache is right
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -270,6 +271,18 @@ def test_a_member_is_refused_the_settings(browse: Any) -> None:
     response = globex.go("/settings/")
     assert response.status == 403
     assert globex.text("#forbidden") == "Only the tenant's owner may choose its strategies."
+
+
+def test_a_visitor_gets_the_public_page_and_a_way_to_log_in(browse: Any) -> None:
+    globex = browse("globex.localhost")
+    globex.go("/")
+    assert globex.page.locator("#public-login").count() == 1
+    assert globex.page.locator("#plan").count() == 0  # the plan is for the tenant's users
+    assert globex.page.locator("#payments").count() == 0
+    globex.shot("public-globex")
+    globex.page.click("#public-login")
+    globex.page.wait_for_load_state()
+    assert "/accounts/login/" in globex.page.url
 
 
 def test_the_platform_shows_every_tenant_and_the_flags(browse: Any) -> None:

@@ -48,14 +48,31 @@ def test_the_dashboard_differs_per_login(demo: dict[str, Tenant]) -> None:
     assert '<strong id="export-strategy">Excel (XLSX)</strong>' in member
     assert "✗ no" in fragment(member, "export-json")  # not a developer
 
-    anonymous = site(globex).get("/").content.decode()
-    assert '<strong id="export-strategy">CSV</strong>' in anonymous
-    assert "Skipped: the tenant&#x27;s selection &#x27;xlsx&#x27; is unavailable" in anonymous
-    assert "log in</a> to see what your login may use" in anonymous
+    with tenant_context(globex):
+        get_user_model().objects.create_user("newcomer")  # in no group: no Excel permission
+    newcomer = site(globex, "newcomer").get("/").content.decode()
+    assert '<strong id="export-strategy">CSV</strong>' in newcomer
+    assert "Skipped: the tenant&#x27;s selection &#x27;xlsx&#x27; is unavailable" in newcomer
+    assert "<strong>newcomer</strong>,\n    in no group," in newcomer
 
     acme = site(demo["acme"], "member").get("/").content.decode()
     assert "✓ yes" in fragment(acme, "export-json")  # a developer
     assert "user member is in: Developers" in fragment(acme, "export-json")
+
+
+def test_anonymous_visitors_get_the_public_page_without_the_tenants_configuration(
+    demo: dict[str, Tenant],
+) -> None:
+    response = site(demo["globex"]).get("/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<h1>Globex</h1>" in html
+    assert 'id="public-login"' in html and 'href="/accounts/login/?next=/"' in html
+    # Neither the plan, nor what the tenant chose, nor any condition or explanation.
+    page = html[html.index("<body>") :]
+    for secret in ("pro", "plan", "Slack", "xlsx", "Excel", "Volume", "flag:", "perm:", "Skipped"):
+        assert secret not in page, secret
+    assert 'id="settings-link"' not in html
 
 
 def test_a_warm_dashboard_costs_no_query_for_visitors_and_four_for_a_login(

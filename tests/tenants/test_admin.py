@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
@@ -111,3 +113,78 @@ def test_the_flag_form_picks_tenants_and_plans_from_lists(
     assert response.status_code == 302, response.content.decode()[:2000]
     flag = PlatformFlag.objects.get(name="beta")
     assert (flag.tenants, flag.plans, flag.tenant_percent) == (["acme"], ["enterprise", "pro"], 10)
+
+
+@pytest.mark.parametrize("path", PLATFORM_PAGES)
+@pytest.mark.parametrize("query", ["q=%00", "plan=%00", "q=a%1bb"])
+def test_control_characters_in_searches_and_filters_are_a_400(
+    platform_admin: Client, settings: Any, path: str, query: str
+) -> None:
+    # Without the demo's guard middleware: the platform admin refuses them itself.
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if not m.startswith("example_site.")]
+    platform_admin.raise_request_exception = False
+    assert platform_admin.get(f"{path}?{query}").status_code == 400
+    assert platform_admin.get(f"{path}?q=acme").status_code == 200
+
+
+def inline_form(tenant: Tenant, name: str, **domain: str) -> dict[str, str]:
+    """The change form of ``tenant`` with one new domain row."""
+    form = {
+        "name": name,
+        "plan": tenant.plan,
+        "domains-TOTAL_FORMS": "1",
+        "domains-INITIAL_FORMS": "0",
+        "domains-0-domain": "",
+        "domains-0-tenant": str(tenant.pk),
+    }
+    form.update({f"domains-0-{key}": value for key, value in domain.items()})
+    return form
+
+
+@pytest.mark.parametrize(
+    ("domain", "message"),
+    [
+        ("globex two.localhost", "no spaces, port or path"),
+        ("https://globex2.localhost/", "give the host name alone"),
+        ("gl\u043ebex.localhost", "CYRILLIC SMALL LETTER O"),
+        ("globex2.localhost:8000", "no spaces, port or path"),
+        ("globex\x00.localhost", "Null characters are not allowed."),  # Django refuses it first
+    ],
+)
+def test_the_domain_inline_refuses_what_provisioning_refuses(
+    platform_admin: Client, pro_tenant: Tenant, domain: str, message: str
+) -> None:
+    url = f"/admin/tenants/tenant/{pro_tenant.pk}/change/"
+    before = sorted(pro_tenant.domains.values_list("domain", flat=True))
+    response = platform_admin.post(url, inline_form(pro_tenant, "Globex", domain=domain))
+    assert response.status_code == 200
+    assert message in response.content.decode().replace("&#x27;", "'")
+    assert sorted(pro_tenant.domains.values_list("domain", flat=True)) == before
+
+
+def test_the_domain_inline_stores_a_good_domain_normalised(
+    platform_admin: Client, pro_tenant: Tenant
+) -> None:
+    url = f"/admin/tenants/tenant/{pro_tenant.pk}/change/"
+    form = inline_form(pro_tenant, "Globex", domain="  Globex2.Localhost ")
+    assert platform_admin.post(url, form).status_code == 302
+    assert "globex2.localhost" in pro_tenant.domains.values_list("domain", flat=True)
+
+
+@pytest.mark.parametrize("name", ["Glo\x1bbex", "Glo\nbex", "Glo\u202ebex"])
+def test_the_tenant_form_refuses_names_with_characters_that_do_not_print(
+    platform_admin: Client, pro_tenant: Tenant, name: str
+) -> None:
+    url = f"/admin/tenants/tenant/{pro_tenant.pk}/change/"
+    form = {"name": name, "plan": "pro", "domains-TOTAL_FORMS": "0", "domains-INITIAL_FORMS": "0"}
+    response = platform_admin.post(url, form)
+    assert response.status_code == 200
+    assert "which does not print" in response.content.decode()
+    pro_tenant.refresh_from_db()
+    assert pro_tenant.name == "Globex"
+    added = platform_admin.post(
+        "/admin/tenants/tenant/add/",
+        {"schema_name": "hooli", "name": name, "plan": "pro", "domain": "hooli.localhost"},
+    )
+    assert added.status_code == 200 and "which does not print" in added.content.decode()
+    assert not Tenant.objects.filter(schema_name="hooli").exists()

@@ -127,3 +127,27 @@ def test_inactive_selections_suggests_a_tenant(db: None, free_tenant: Tenant) ->
         CommandError, match=re.escape("No tenant has the schema name 'acmee'. Did you mean 'acme'?")
     ):
         run("switchyard_inactive_selections", "--tenant", "acmee")
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        ("--name", "Evil\x1b[2J\x1b[31m", "name: The name 'Evil\\x1b[2J\\x1b[31m' contains U+001B"),
+        ("--name", "Line\nbreak", "name: The name 'Line\\nbreak' contains U+000A"),
+        ("--domain", "hoo\rli.localhost", "domain: Invalid domain 'hoo\\rli.localhost'"),
+        ("--domain", "https://hooli.localhost", "give the host name alone"),
+        ("--plan", "pro\x07", "plan: Unknown plan 'pro\\x07'."),
+        ("--created-by", "ops\x1b]0;pwned\x07", "created_by: created_by 'ops\\x1b]0;pwned\\x07'"),
+    ],
+)
+def test_provision_tenant_prints_no_raw_control_characters(
+    db: None, option: str, value: str, expected: str
+) -> None:
+    arguments = {"--name": "Hooli", "--plan": "pro", "--domain": "hooli.localhost"}
+    arguments[option] = value
+    with pytest.raises(CommandError) as caught:
+        run("provision_tenant", "hooli", *[item for pair in arguments.items() for item in pair])
+    message = str(caught.value)
+    assert expected in message
+    assert not any(char in message for char in "\x1b\r\x07"), repr(message)
+    assert not schema_exists("hooli")

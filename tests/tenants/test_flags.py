@@ -415,3 +415,28 @@ def test_no_public_schema_model_of_ours_points_at_users() -> None:
     for model in apps.get_app_config("tenants").get_models():
         related = {field.related_model for field in model._meta.get_fields()}
         assert User not in related, f"{model.__name__} relates to users across schemas"
+
+
+def test_without_a_request_the_explanation_says_so_like_stock_flags(
+    flag: PlatformFlag, pro_tenant: Tenant
+) -> None:
+    flag.staff = True
+    flag.save()
+    staffer = make_user(pro_tenant, "staffer", is_staff=True)
+    member = make_user(pro_tenant, "member")
+    with tenant_context(pro_tenant):
+        nobody = Flag("beta").explain(Context(tenant=pro_tenant))
+        assert (nobody.result, nobody.detail) == (
+            False,
+            "no request and no user: only everyone=on or a tenant rule could apply",
+        )
+        staff = Flag("beta").explain(Context(tenant=pro_tenant, user=staffer))
+        assert (staff.result, staff.detail) == (True, "for user staffer (no request): staff")
+        plain = Flag("beta").explain(Context(tenant=pro_tenant, user=member))
+        assert (plain.result, plain.detail) == (
+            False,
+            "for user member (no request): no user rule matched",
+        )
+        # With a request, waffle's request rules decide, as before.
+        with_request = Context.from_request(request_for(pro_tenant, staffer))
+        assert "(no request)" not in Flag("beta").explain(with_request).detail

@@ -22,11 +22,16 @@ def test_tenant_app_table_is_isolated_between_tenants(
 
 
 def test_request_reaches_the_tenant_of_its_host(pro_tenant: Tenant) -> None:
-    response = Client(HTTP_HOST="globex.localhost").get("/")
+    with tenant_context(pro_tenant):
+        member = get_user_model().objects.create_user("member")
+    client = Client(HTTP_HOST="globex.localhost")
+    with tenant_context(pro_tenant):  # the session lives in the tenant's schema
+        client.force_login(member)
+    response = client.get("/")
     assert response.status_code == 200
     assert response.context["tenant"] == pro_tenant
     assert b"Globex" in response.content
-    assert b'id="plan">pro<' in response.content
+    assert b'id="plan">pro<' in response.content  # the dashboard, for the tenant's users
 
 
 def test_public_host_serves_the_platform_site(public_tenant: Tenant) -> None:

@@ -235,3 +235,46 @@ def test_provisioning_works_from_inside_a_tenants_schema(free_tenant: Tenant) ->
         tenant = provision_tenant("hooli", name="Hooli", plan="pro", domain="hooli.localhost")
         assert connection.schema_name == "acme"  # switched back to where the caller was
     assert schema_exists(tenant.schema_name)
+
+
+# Hostile arguments: always a ValidationError naming the field, never a DataError or TypeError
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"name": "Ev\x00il"}, "name", "The name 'Ev\\x00il' contains U+0000"),
+        ({"name": "Red\x1b[31m"}, "name", "contains U+001B"),
+        ({"name": "Two\r\nlines"}, "name", "contains U+000D"),
+        ({"name": None}, "name", "A tenant name is text, got NoneType."),
+        ({"name": "x" * 100_000}, "name", "(100000 characters) is longer than 100 characters"),
+        (
+            {"plan": None},
+            "plan",
+            "The plan is one of 'free', 'pro', 'enterprise' (a string), got None.",
+        ),
+        ({"plan": 5}, "plan", "got 5."),
+        ({"plan": "pro\x00"}, "plan", "Unknown plan 'pro\\x00'."),
+        ({"domain": "hooli\x00.localhost"}, "domain", "Invalid domain 'hooli\\x00.localhost'"),
+        ({"domain": "h\u043e\u043eli.localhost"}, "domain", "CYRILLIC SMALL LETTER O"),
+        ({"domain": None}, "domain", "The tenant needs a domain"),
+        ({"domain": "x" * 100_000}, "domain", "(100000 characters)"),
+        ({"schema_name": "hoo\x00li"}, "schema_name", "Invalid schema name 'hoo\\x00li'"),
+        ({"schema_name": None}, "schema_name", "Invalid schema name None"),
+        ({"schema_name": "x" * 100_000}, "schema_name", "(100000 characters)"),
+        ({"created_by": "ops\x1b[2J"}, "created_by", "contains control characters"),
+        ({"created_by": 42}, "created_by", "created_by is a user or a name, got 42."),
+        ({"selections": {"payments": "x" * 100_000}}, "selections", "(100000 characters)"),
+        ({"selections": {"payments": None}}, "selections", "Unknown strategy None"),
+        ({"selections": {5: "card"}}, "selections", "Registry keys are strings, got 5."),
+        ({"selections": {"\x00": "card"}}, "selections", "No registry has the key '\\x00'"),
+        ({"selections": ["payments"]}, "selections", "Expected a mapping"),
+    ],
+)
+def test_hostile_arguments_are_validation_errors_with_short_messages(
+    nothing_created: None, overrides: dict[str, Any], field: str, message: str
+) -> None:
+    errors = provision_errors(**overrides)
+    assert message in errors[field][0]
+    for messages in errors.values():
+        assert all(len(text) < 500 and text.isprintable() for text in messages)

@@ -12,6 +12,7 @@ from conditions import Context
 from engine.exceptions import NoStrategyAvailable
 from engine.management.base import REFUSED, SwitchyardCommand, usage_error, where
 from engine.models import Selection
+from engine.permissions import can_change_selections, refusal
 from engine.registry import Registry
 from engine.resolution import Resolution
 from engine.tenancy import tenant_scope
@@ -57,6 +58,9 @@ class Command(SwitchyardCommand):
             user = self.user(options["user"], tenant)
             actor = self.user(options["actor"], tenant, option="--as")
             context = Context(tenant=tenant, user=actor)
+            # Acting as a user obeys the policy of every surface; a user's own choice is theirs.
+            if actor is not None and user != actor and not can_change_selections(context):
+                raise CommandError(f"Nothing was stored: {refusal(actor)}", returncode=REFUSED)
             before = _stored(registry, user)
             try:
                 if clear:

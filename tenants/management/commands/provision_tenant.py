@@ -6,7 +6,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from conditions.naming import echo
 from tenants.provisioning import provision_tenant
+from tenants.validators import normalize_domain
 
 
 class Command(BaseCommand):
@@ -56,7 +58,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Provisioned tenant {tenant.schema_name!r} ({tenant.name}, plan {tenant.plan}) "
-                f"at {options['domain'].strip().lower()} in {elapsed:.0f} ms."
+                f"at {normalize_domain(options['domain'])} in {elapsed:.0f} ms."
             )
         )
 
@@ -64,5 +66,5 @@ class Command(BaseCommand):
 def _selection(text: str) -> tuple[str, str]:
     key, separator, slug = text.partition("=")
     if not separator or not key or not slug:
-        raise CommandError(f"--select {text!r}: expected REGISTRY=SLUG, e.g. payments=invoice")
+        raise CommandError(f"--select {echo(text)}: expected REGISTRY=SLUG, e.g. payments=invoice")
     return key.strip(), slug.strip()
