@@ -1,4 +1,4 @@
-"""engine.storage.cache: keys per version and schema, tenant isolation, invalidation bound at write time."""
+"""engine.storage.cache: keys per version and schema, tenant isolation, write-time invalidation."""
 
 from __future__ import annotations
 

@@ -42,7 +42,7 @@ def get(host: str, path: str = "/") -> Any:
 
 
 def store(tenant: Tenant, slug: str) -> None:
-    """Store and commit ``slug``, then let the invalidation settle (engine.storage.cache's grace)."""
+    """Store and commit ``slug``, then let the invalidation settle (the markers' grace)."""
     with committed():  # as if the write's transaction had committed: the cache is invalidated
         write_selection("payments", slug, via="api", tenant=tenant)
     switchyard_cache.cache().clear()
