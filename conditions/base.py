@@ -19,6 +19,8 @@ from collections.abc import Iterable
 from typing import Any as AnyType
 from typing import ClassVar
 
+from django.core.exceptions import SynchronousOnlyOperation
+
 from conditions.context import Context
 from conditions.explanation import Explanation
 from conditions.quoting import quote
@@ -395,8 +397,12 @@ class Leaf(Condition):
         return value if value.__class__ is bool else None  # type: ignore[return-value]
 
     def failed(self, context: Context, error: Exception) -> None:
-        """Record that ``check`` raised ``error``: memoised, logged once, re-raised if strict."""
-        if context.strict:
+        """Record that ``check`` raised ``error``: memoised, logged once, re-raised if strict.
+
+        ``SynchronousOnlyOperation`` always propagates: the leaf is not broken, it was asked
+        for the database inside an event loop, and the caller must load it in a thread.
+        """
+        if context.strict or isinstance(error, SynchronousOnlyOperation):
             raise error
         context.memo[self._key] = error
         if context.first_failure(self):
@@ -419,6 +425,8 @@ class Leaf(Condition):
         error = value if isinstance(value, BaseException) else None
         try:
             detail = self.detail(context)
+        except SynchronousOnlyOperation:
+            raise  # not a broken detail: the caller loads it in a thread
         except Exception as problem:  # an explanation must never break the page
             detail = f"(no detail: {type(problem).__name__}: {problem})"
         return Explanation(

@@ -1,6 +1,7 @@
 """Registries of strategies, per-request resolution and tenant selections."""
 
 from engine.exceptions import (
+    NeedsAwait,
     NoStrategyAvailable,
     RegistrationError,
     SwitchyardError,
@@ -8,12 +9,13 @@ from engine.exceptions import (
     UnknownStrategy,
 )
 from engine.explain import RegistryExplanation, StrategyExplanation
-from engine.namespace import StrategyNamespace, resolve
+from engine.namespace import StrategyNamespace, aresolve, resolve
 from engine.registry import Registry, get_registry, registries
 from engine.resolution import Reason, Resolution, Skipped, SkipReason
 from engine.strategy import Strategy, register
 
 __all__ = [
+    "NeedsAwait",
     "NoStrategyAvailable",
     "Reason",
     "RegistrationError",
@@ -28,6 +30,7 @@ __all__ = [
     "SwitchyardError",
     "UnknownRegistry",
     "UnknownStrategy",
+    "aresolve",
     "get_registry",
     "register",
     "registries",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, SynchronousOnlyOperation
 
 from conditions.naming import echo, suggestion
 
@@ -89,3 +89,24 @@ class NoStrategyAvailable(SwitchyardError):
             ],
             "skipped": [skip.as_dict() for skip in self.skipped],
         }
+
+
+class NeedsAwait(SwitchyardError, SynchronousOnlyOperation):
+    """``request.strategy.<key>`` was read in an async view and needs the database or cache.
+
+    Use the async API there: ``await request.strategy.aget("payments")`` (and ``aresolution``,
+    ``aavailable``, ``aexplain``), which does the request's I/O in one thread hop.
+    """
+
+    def __init__(self, key: str, what: str = "get") -> None:
+        self.key = key
+        self.message = (
+            f"request.strategy {what} of {key!r} needs the database or the cache, and this "
+            f"code runs in an event loop (an async view): use "
+            f"`await request.strategy.a{what}({key!r})` there. Sync access works in an async "
+            f"view only once the request's selections are loaded (after one awaited call)."
+        )
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message

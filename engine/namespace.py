@@ -12,12 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from asgiref.sync import sync_to_async
+from django.core.exceptions import SynchronousOnlyOperation
+
 from conditions import Context
 from engine import explain as explaining
 from engine import resolution as resolving
 from engine import tenancy
 from engine.catalogue import get_registry, registries
-from engine.exceptions import NoStrategyAvailable
+from engine.exceptions import NeedsAwait, NoStrategyAvailable
+from engine.storage import reads
 from engine.storage.reads import stored_selections
 
 if TYPE_CHECKING:
@@ -71,7 +75,12 @@ class StrategyNamespace:
             return self._in_scope(self._resolve, registry, True)
         resolution = self._resolutions.get(registry.key)
         if resolution is None:
-            resolution = self._in_scope(self._resolve, registry, False)
+            try:
+                resolution = self._in_scope(self._resolve, registry, False)
+            except NeedsAwait:
+                raise
+            except SynchronousOnlyOperation as error:
+                raise NeedsAwait(registry.key, "resolution") from error
             self._resolutions[registry.key] = resolution
         return resolution
 
@@ -101,6 +110,41 @@ class StrategyNamespace:
         """Return the keys of every registry, sorted."""
         return sorted(registries())
 
+    # The async API: the same answers, for async views. The first call of a request does the
+    # request's I/O (the cache round trip, a query on a miss, the user's permissions, a flag
+    # snapshot reload) in one thread hop; later calls are pure and run in the event loop,
+    # falling back to one more hop only if a condition needs something not loaded yet.
+
+    async def aresolution(
+        self, key: str | type[Registry], *, tenant_level: bool = False
+    ) -> Resolution:
+        """Return ``resolution(key)`` from async code."""
+        return await self._await(self.resolution, key, tenant_level=tenant_level)
+
+    async def aget(self, key: str | type[Registry]) -> Strategy:
+        """Return the strategy in force for registry ``key``, from async code."""
+        return (await self.aresolution(key)).strategy
+
+    async def aavailable(self, key: str | type[Registry]) -> list[type[Strategy]]:
+        """Return ``available(key)`` from async code."""
+        return await self._await(self.available, key)
+
+    async def aexplain(self, key: str | type[Registry]) -> RegistryExplanation:
+        """Return ``explain(key)`` from async code."""
+        return await self._await(self.explain, key)
+
+    async def astored(self) -> resolving.StoredSelections:
+        """Return ``stored()`` from async code."""
+        return await self._await(self.stored)
+
+    async def _await(self, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if self._context is not None and reads.MEMO in self._context.extra:
+            try:
+                return work(*args, **kwargs)  # inputs loaded: pure, in the event loop
+            except SynchronousOnlyOperation:
+                pass  # a condition needs the database after all: one hop
+        return await sync_to_async(work)(*args, **kwargs)
+
     def _resolve(self, registry: type[Registry], tenant_level: bool) -> Resolution:
         context = self.context
         forced = resolving.forced_strategies.get()
@@ -126,10 +170,18 @@ class StrategyNamespace:
     def __getattr__(self, key: str) -> Strategy:
         if key.startswith("__"):
             raise AttributeError(key)  # copy/pickle probes must not resolve anything
-        return self.resolution(key).strategy
+        return self._sync_get(key)
 
     def __getitem__(self, key: str) -> Strategy:
-        return self.resolution(key).strategy
+        return self._sync_get(key)
+
+    def _sync_get(self, key: str) -> Strategy:
+        try:
+            return self.resolution(key).strategy
+        except NeedsAwait:
+            raise
+        except SynchronousOnlyOperation as error:
+            raise NeedsAwait(key) from error
 
     def __contains__(self, key: object) -> bool:
         return key in registries()
@@ -166,3 +218,19 @@ def resolve(
             user=user, tenant=tenant if tenant is not None else tenancy.current_tenant()
         )
     return StrategyNamespace(context).resolution(registry)
+
+
+async def aresolve(
+    key: str | type[Registry],
+    *,
+    tenant: Any = None,
+    user: Any = None,
+    context: Context | None = None,
+) -> Resolution:
+    """``resolve()`` from async code: the whole resolution in one thread hop.
+
+    Hops run one at a time on Django's sync thread, each switching the connection to its
+    tenant's schema and back inside the hop, so concurrent ``aresolve`` calls for several
+    tenants (``asyncio.gather``) never see each other's schema.
+    """
+    return await sync_to_async(resolve)(key, tenant=tenant, user=user, context=context)

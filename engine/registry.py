@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from asgiref.sync import sync_to_async
+
 from engine import catalogue
 from engine.catalogue import created_registries, get_registry, qualified_name, registries
 from engine.exceptions import RegistrationError, UnknownStrategy
@@ -44,6 +46,7 @@ KEY_MAX_LENGTH = 100
 # Names of request.strategy's own API: a registry key must not shadow them.
 RESERVED_KEYS = frozenset(
     {"available", "context", "explain", "get", "keys", "resolution", "stored"}
+    | {"aavailable", "aexplain", "aget", "aresolution", "astored"}
 )
 
 
@@ -196,6 +199,26 @@ class Registry(metaclass=RegistryMeta):
     ) -> Any:
         """Validate, then store ``slug`` as the tenant's (or ``user``'s) choice."""
         return writes.select(cls, slug, context, user, changed_by=changed_by, via=via)
+
+    @classmethod
+    async def aselect(
+        cls,
+        slug: str,
+        context: Context,
+        user: Any = None,
+        *,
+        changed_by: Any = None,
+        via: str = "api",
+    ) -> Any:
+        """``select()`` from async code (one thread hop)."""
+        return await sync_to_async(cls.select)(slug, context, user, changed_by=changed_by, via=via)
+
+    @classmethod
+    async def adeselect(
+        cls, context: Context, user: Any = None, *, changed_by: Any = None, via: str = "api"
+    ) -> None:
+        """``deselect()`` from async code (one thread hop)."""
+        await sync_to_async(cls.deselect)(context, user, changed_by=changed_by, via=via)
 
     @classmethod
     def deselect(

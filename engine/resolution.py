@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import SynchronousOnlyOperation
+
 from conditions import Condition, Context, Explanation
 from engine.exceptions import NoStrategyAvailable
 
@@ -162,7 +164,8 @@ def is_available(strategy: type[Strategy], context: Context) -> bool:
         return condition_of(strategy).truth(context) is True
     except Exception as error:
         # Leaves already fail closed; this catches a custom Condition that raises itself.
-        if context.strict:
+        # SynchronousOnlyOperation: the database was needed in an event loop (see namespace).
+        if context.strict or isinstance(error, SynchronousOnlyOperation):
             raise
         _log_failure(strategy, context, error)
         return False
@@ -176,6 +179,8 @@ def available(strategies: tuple[type[Strategy], ...], context: Context) -> list[
             return [
                 strategy for strategy in strategies if strategy.condition.truth(context) is True
             ]
+        except SynchronousOnlyOperation:
+            raise
         except Exception:
             pass  # a custom condition raised by itself: judge each strategy on its own below
     return [strategy for strategy in strategies if is_available(strategy, context)]
@@ -187,7 +192,7 @@ def explain_strategy(strategy: type[Strategy], context: Context) -> Explanation:
     try:
         return condition.explain(context)
     except Exception as error:
-        if context.strict:
+        if context.strict or isinstance(error, SynchronousOnlyOperation):
             raise
         _log_failure(strategy, context, error)
         return Explanation(str(condition), False, error=error)

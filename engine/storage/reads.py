@@ -11,10 +11,13 @@ can enter the cache.
 
 from __future__ import annotations
 
+import asyncio
+import os
 from types import MappingProxyType
 from typing import Any
 
 from django.apps import apps
+from django.core.exceptions import SynchronousOnlyOperation
 from django.db import connections, router
 
 from conditions import Context
@@ -47,9 +50,28 @@ def stored_selections(context: Context) -> StoredSelections:
     schema = schema or tenancy.current_schema(using)
     if isinstance(memo, StoredSelections) and memo.schema == schema and memo.user_pk == user_pk:
         return memo
+    refuse_in_event_loop()
     stored = _read(context, schema, user_pk, using)
     context.extra[MEMO] = stored
     return stored
+
+
+def refuse_in_event_loop() -> None:
+    """Raise ``SynchronousOnlyOperation`` in an event loop, as Django does for the database.
+
+    The read costs a blocking cache round trip (and maybe a query): in an async view it must
+    run in a thread (``await request.strategy.aget(...)``), never block the loop.
+    """
+    if os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE"):
+        return
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return  # no event loop: a sync view, a thread of sync_to_async, a command
+    raise SynchronousOnlyOperation(
+        "Reading the stored selections needs the cache or the database, which must not block "
+        "an event loop: use the async API (await request.strategy.aget(...))."
+    )
 
 
 def selection_model() -> Any:
