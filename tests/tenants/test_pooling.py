@@ -116,20 +116,25 @@ def one_server(test_database: dict[str, Any]) -> Iterator[PgBouncer]:
 @pytest.fixture(scope="module")
 def committed(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, str]]:
     """Per schema: a marker group, user ``pooling`` in it and its session key (committed)."""
-    session_keys = {}
+    session_keys: dict[str, str] = {}
     with django_db_blocker.unblock():
         try:
             for schema in SCHEMAS:
                 with schema_context(schema):
+                    _forget(schema, session_keys)  # what a crashed run may have left
                     session_keys[schema] = _log_in(schema)
             yield session_keys
         finally:
             for schema in SCHEMAS:
                 with schema_context(schema):
-                    Session.objects.filter(session_key__in=session_keys.values()).delete()
-                    User.objects.filter(username=USERNAME).delete()
-                    Group.objects.filter(name=marker(schema)).delete()
+                    _forget(schema, session_keys)
             connection.set_schema_to_public()
+
+
+def _forget(schema: str, session_keys: Mapping[str, str]) -> None:
+    Session.objects.filter(session_key__in=session_keys.values()).delete()
+    User.objects.filter(username=USERNAME).delete()
+    Group.objects.filter(name__startswith="pooling-").delete()
 
 
 def _log_in(schema: str) -> str:
@@ -523,9 +528,11 @@ def serve_concurrently(
     threads = [threading.Thread(target=client, args=(seed,)) for seed in range(THREADS)]
     for thread in threads:
         thread.start()
-    finished.wait()
-    pools = bouncer.show("POOLS")
-    pools_read.set()
+    try:
+        finished.wait()
+        pools = bouncer.show("POOLS")
+    finally:
+        pools_read.set()
     for thread in threads:
         thread.join(timeout=120)
     return outcome, [row for row in pools if row["database"] == database["NAME"]]
