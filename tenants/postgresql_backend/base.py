@@ -11,7 +11,7 @@ from django_tenants.postgresql_backend.base import DatabaseWrapper as TenantData
 from django_tenants.utils import quote_schema_name
 
 from tenants.checks_pooling import ENGINE, pooling_problems
-from tenants.postgresql_backend.cursor import PinnedCursor, SchemaPin, without_pin
+from tenants.postgresql_backend.cursor import PinnedCursor, SchemaPin
 
 
 class DatabaseOperations(TenantDatabaseWrapper.ops_class):
@@ -19,7 +19,9 @@ class DatabaseOperations(TenantDatabaseWrapper.ops_class):
 
     def last_executed_query(self, cursor: Any, sql: str, params: Any) -> str | None:
         statement = super().last_executed_query(cursor, sql, params)
-        return without_pin(statement) if isinstance(statement, str) else statement
+        if isinstance(statement, str) and isinstance(cursor, PinnedCursor):
+            return cursor.as_written(statement)
+        return statement
 
 
 class DatabaseWrapper(TenantDatabaseWrapper):

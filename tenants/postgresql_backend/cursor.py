@@ -77,16 +77,6 @@ def set_local(search_path: str) -> str:
     return f"SET LOCAL search_path = {search_path}"
 
 
-# The pin in front of a statement (schema names never hold a ";": django-tenants refuses it).
-PIN_PREFIX = re.compile(r"SET LOCAL search_path = [^;]*; ")
-
-
-def without_pin(statement: str) -> str:
-    """Return ``statement`` as the caller wrote it, without the pin sent in front of it."""
-    match = PIN_PREFIX.match(statement)
-    return statement[match.end() :] if match else statement
-
-
 class Pin(NamedTuple):
     """The search path to send with the next statement, and for how long it holds."""
 
@@ -131,6 +121,8 @@ class PinnedCursor(Cursor, ClientCursor[Any]):
     """
 
     pin: SchemaPin | None = None
+    # The pin sent in front of the last statement execute() ran, if any.
+    sent_pin = ""
 
     def execute(
         self,
@@ -140,6 +132,7 @@ class PinnedCursor(Cursor, ClientCursor[Any]):
         prepare: bool | None = None,
         binary: bool | None = None,
     ) -> PinnedCursor:
+        self.sent_pin = ""
         pin = self._needed(query)
         if pin is None:
             self._send(query, params, prepare, binary)
@@ -148,10 +141,11 @@ class PinnedCursor(Cursor, ClientCursor[Any]):
             with self._pinned_block(pin):
                 self._send(query, params, prepare, binary)
         else:
-            pinned = prefixed(set_local(pin.search_path) + "; ", query, params)
-            self._send(pinned, params, prepare, binary)
+            prefix = set_local(pin.search_path) + "; "
+            self._send(prefixed(prefix, query, params), params, prepare, binary)
             # The first result is the SET's; the caller expects its own statement's.
             self.nextset()
+            self.sent_pin = prefix
             self._pinned(pin)
         self._after(query)
         return self
@@ -194,6 +188,10 @@ class PinnedCursor(Cursor, ClientCursor[Any]):
             return
         with self._pinned_block(pin):
             yield from super().stream(query, params, binary=binary, size=size)
+
+    def as_written(self, statement: str) -> str:
+        """Return ``statement``, the last one sent, without the pin sent in front of it."""
+        return statement.removeprefix(self.sent_pin)
 
     def _send(self, query: Any, params: Any, prepare: bool | None, binary: bool | None) -> None:
         super().execute(query, params, prepare=prepare, binary=binary)

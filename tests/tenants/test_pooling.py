@@ -343,12 +343,18 @@ def test_percent_signs_in_schema_names_and_queries(
 ) -> None:
     with (
         pooled(PINNED, one_server, test_database, "we%ird", "pooled_a") as weird,
+        CaptureQueriesContext(weird) as captured,
     ):
         # A search path may name a schema that does not exist; this one never does.
         path = scalar(weird, "SELECT current_setting('search_path') || %s", ["!"])
         assert path == '"we%ird", public!'
         assert scalar(weird, "SELECT current_setting('search_path')") == '"we%ird", public'
         assert scalar(weird, "SELECT %s || '%%'", ["100"]) == "100%"
+    assert [query["sql"] for query in captured.captured_queries] == [
+        "SELECT current_setting('search_path') || '!'",
+        "SELECT current_setting('search_path')",
+        "SELECT '100' || '%'",
+    ]
 
 
 def test_statements_that_refuse_a_transaction_block_still_run(
