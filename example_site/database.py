@@ -28,7 +28,9 @@ from urllib.parse import parse_qs, urlparse
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-ENGINE = "django_tenants.postgresql_backend"
+# django-tenants' backend, made safe behind a transaction-pooling PgBouncer (README "Behind
+# PgBouncer"); it needs server-side cursors off.
+ENGINE = "tenants.postgresql_backend"
 EMBEDDED_DATA_DIR = Path(__file__).resolve().parent.parent / ".pgdata"
 EMBEDDED_DATABASE_NAME = "switchyard"
 # pgserver's list of the process ids holding a handle on the server (a JSON list of ints).
@@ -51,7 +53,7 @@ def database_settings() -> dict[str, Any]:
         settings = dj_database_url.parse(
             url, engine=ENGINE, conn_max_age=conn_max_age(60), conn_health_checks=True
         )
-        return dict(settings)
+        return {**settings, "DISABLE_SERVER_SIDE_CURSORS": True}
     return _embedded_settings()
 
 
@@ -79,6 +81,7 @@ def _embedded_settings() -> dict[str, Any]:
     socket_dir = _socket_dir(server.get_uri())
     return {
         "ENGINE": ENGINE,
+        "DISABLE_SERVER_SIDE_CURSORS": True,
         "NAME": EMBEDDED_DATABASE_NAME,
         "USER": "postgres",
         "PASSWORD": "",

@@ -16,6 +16,7 @@ class TenantsConfig(AppConfig):
         from tenants import (  # noqa: F401  (checks register themselves)
             cache,
             checks,
+            checks_pooling,
             conditions,
             flags,
         )
