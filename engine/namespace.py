@@ -178,9 +178,7 @@ class StrategyNamespace:
     def _sync_get(self, key: str) -> Strategy:
         try:
             return self.resolution(key).strategy
-        except NeedsAwait:
-            raise
-        except SynchronousOnlyOperation as error:
+        except SynchronousOnlyOperation as error:  # NeedsAwait of resolution() included
             raise NeedsAwait(key) from error
 
     def __contains__(self, key: object) -> bool:

@@ -4,23 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from django.contrib.auth import get_user_model
 from django.test import AsyncClient
 from django_tenants.utils import tenant_context
 
+from engine.storage.writes import write_selection
 from tenants.models import Tenant
+from tests.asgi_client import asgi_get
+from tests.transactions import committed
 
 
 def status(tenant: Tenant, user: Any = None) -> Any:
-    client = AsyncClient(HTTP_HOST=f"{tenant.schema_name}.localhost")
+    client = AsyncClient()
     if user is not None:
         with tenant_context(tenant):
-            async_to_sync(client.force_login)(user)
-    return async_to_sync(client.get)("/status.json")
+            client.force_login(user)
+    return asgi_get(client, f"{tenant.schema_name}.localhost", "/status.json")
 
 
 def test_members_see_every_registry_in_force(enterprise_tenant: Tenant) -> None:
+    with committed():
+        write_selection("payments", "invoice", via="api", tenant=enterprise_tenant)
     with tenant_context(enterprise_tenant):
         user = get_user_model().objects.create_user("reader")
     response = status(enterprise_tenant, user)
