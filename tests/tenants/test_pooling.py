@@ -364,6 +364,8 @@ def test_statements_that_refuse_a_transaction_block_still_run(
         {**test_database, "ENGINE": PINNED, "DISABLE_SERVER_SIDE_CURSORS": True}, "direct"
     )
     wrapper.set_schema("acme")
+    # Registered, as connection_created receivers (django.contrib.postgres) look it up.
+    connections["direct"] = wrapper
     try:
         with wrapper.cursor() as cursor:
             cursor.execute('VACUUM "auth_group"')  # in acme: its own SET, then VACUUM alone
@@ -371,6 +373,7 @@ def test_statements_that_refuse_a_transaction_block_still_run(
             assert cursor.fetchone()[0] == "acme"
     finally:
         wrapper.close()
+        del connections["direct"]
 
 
 @pytest.mark.parametrize(
