@@ -4,6 +4,12 @@ Place it after the tenant middleware and ``AuthenticationMiddleware`` (system ch
 ``switchyard.E001``/``E002`` say so otherwise). Its behaviour lives in small hook methods so a
 project can change one step, like django-tenants' middleware: ``get_context`` builds the one
 ``conditions.Context`` of the request, ``get_namespace`` wraps it.
+
+It is sync only on purpose: its work is one attribute, and under ASGI Django then runs it in
+the same thread as its sync neighbours instead of adding thread hops around it (Django's own
+middlewares run their async mode through a hop each). ``AsyncStrategyMiddleware`` is the same
+middleware for a chain that is async from end to end. Async views read ``request.strategy``
+through its async API either way.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ class StrategyMiddleware:
     """Sets ``request.strategy``; no work (no query, no cache call) until a view reads it."""
 
     sync_capable = True
-    async_capable = True
+    async_capable = False
 
     # The request attribute to set, and the namespace class to set it to.
     attribute: ClassVar[str] = "strategy"
@@ -60,3 +66,9 @@ class StrategyMiddleware:
     def get_context(self, request: HttpRequest) -> Context:
         """Return the one context of ``request`` (its user and tenant); override to add extras."""
         return Context.from_request(request)
+
+
+class AsyncStrategyMiddleware(StrategyMiddleware):
+    """``StrategyMiddleware`` that also runs in async mode, for chains async from end to end."""
+
+    async_capable = True

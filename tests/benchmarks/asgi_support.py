@@ -5,8 +5,6 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
-from engine.middleware import StrategyMiddleware
-
 
 def strategy_page(request: HttpRequest) -> HttpResponse:
     """A sync view that reads request.strategy (the example site's chain)."""
@@ -18,16 +16,4 @@ def plain_page(request: HttpRequest) -> HttpResponse:
     return HttpResponse(request.tenant.schema_name)  # type: ignore[attr-defined]
 
 
-class AsyncCapableStrategyMiddleware(StrategyMiddleware):
-    """StrategyMiddleware as it was: sync and async capable (for the comparison)."""
-
-    async_capable = True
-
-
 urlpatterns = [path("strategy/", strategy_page), path("plain/", plain_page)]
-
-
-class SyncOnlyStrategyMiddleware(StrategyMiddleware):
-    """StrategyMiddleware declared sync only (for the comparison)."""
-
-    async_capable = False

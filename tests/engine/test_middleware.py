@@ -13,13 +13,13 @@ from django.contrib.contenttypes.models import ContentType
 from django.http import HttpRequest, HttpResponse
 from django.template import Context as TemplateContext
 from django.template import Template
-from django.test import Client, RequestFactory, override_settings
+from django.test import AsyncClient, Client, RequestFactory, override_settings
 from django_tenants.utils import schema_context, tenant_context
 
 from conditions import Context, Permission
 from conditions import cache as switchyard_cache
 from engine import NoStrategyAvailable, Reason, StrategyNamespace
-from engine.middleware import StrategyMiddleware
+from engine.middleware import AsyncStrategyMiddleware, StrategyMiddleware
 from engine.storage.writes import write_selection
 from engine.testing import override_condition, override_strategy
 from example_site.strategies import Card, Crypto, Invoice
@@ -174,14 +174,36 @@ def test_get_context_is_the_hook_for_extras(pro_tenant: Tenant) -> None:
         assert request.strategy.available("payments") == [Card]  # type: ignore[attr-defined]
 
 
-def test_the_middleware_works_under_asgi(pro_tenant: Tenant) -> None:
+def test_the_async_variant_runs_in_an_async_chain(pro_tenant: Tenant) -> None:
     async def view(request: HttpRequest) -> HttpResponse:
         return HttpResponse(type(request.strategy).__name__)  # type: ignore[attr-defined]
 
-    middleware = StrategyMiddleware(view)
+    middleware = AsyncStrategyMiddleware(view)
     assert iscoroutinefunction(middleware)
     response = asyncio.run(middleware(RequestFactory().get("/")))
     assert response.content == b"StrategyNamespace"
+
+
+def test_under_asgi_it_adds_no_thread_hop_between_sync_middlewares(pro_tenant: Tenant) -> None:
+    from tests.asgi_client import asgi_get
+    from tests.engine import hop_support
+
+    hop_support.THREADS.clear()
+    chain = [
+        "tenants.middleware.CachedTenantMiddleware",
+        "tests.engine.hop_support.before",
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "tests.engine.hop_support.RecordingStrategyMiddleware",
+        "tests.engine.hop_support.after",
+    ]
+    with override_settings(MIDDLEWARE=chain, ROOT_URLCONF="tests.engine.hop_support"):
+        response = asgi_get(AsyncClient(), "globex.localhost", "/")
+    assert response.status_code == 200
+    assert response.content == b"card"
+    # Its sync neighbours and StrategyMiddleware itself ran on one thread: no hop between.
+    assert [name for name, _ in hop_support.THREADS] == ["before", "strategy", "after", "view"]
+    assert len({thread for _, thread in hop_support.THREADS}) == 1
 
 
 def test_a_user_selection_of_a_logged_in_user(pro_tenant: Tenant) -> None:
