@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from asgiref.sync import async_to_sync, sync_to_async
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.models import Permission as AuthPermission
@@ -271,3 +272,36 @@ def test_available(
         f"{floor_seconds * 1e6:.2f} us; ratio {ratio:.1f}x (target <= {AVAILABLE_TARGET_RATIO}x)"
     )
     assert ratio <= AVAILABLE_TARGET_RATIO
+
+
+def test_async_listing(scenario: dict[str, Any], benchmark: Any) -> None:
+    """A fresh request's listing through the async API against the sync one plus one hop."""
+    expected = [f"s{i:02}" for i in range(COUNT) if _expected(i)]
+    fresh_namespace(scenario).bench_payments  # noqa: B018 - warm the cache and the snapshot
+
+    def sync_listing() -> list[str]:
+        return [strategy.slug for strategy in fresh_namespace(scenario).available(KEY)]
+
+    async def listing() -> list[str]:
+        return [strategy.slug for strategy in await fresh_namespace(scenario).aavailable(KEY)]
+
+    async def empty_hop() -> None:
+        await sync_to_async(lambda: None)()
+
+    def async_listing() -> list[str]:
+        return async_to_sync(listing)()
+
+    def hop() -> None:
+        async_to_sync(empty_hop)()
+
+    assert async_listing() == sync_listing() == expected
+    benchmark.pedantic(async_listing, rounds=5 if benchmark.disabled else 200)
+    if benchmark.disabled:
+        return
+    ours, sync, hop_alone = _best_seconds(async_listing, sync_listing, hop, rounds=50)
+    print(
+        f"\nengine: async listing of {KEY!r} (20 strategies, fresh request) {ours * 1e6:.1f} us; "
+        f"sync listing {sync * 1e6:.1f} us + one empty thread hop {hop_alone * 1e6:.1f} us = "
+        f"{(sync + hop_alone) * 1e6:.1f} us (ratio {ours / (sync + hop_alone):.2f})"
+    )
+    assert ours <= (sync + hop_alone) * 1.1
