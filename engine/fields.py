@@ -141,7 +141,7 @@ class StrategyDescriptor(DeferredAttribute):
 
     def raw(self, instance: Any) -> str | None:
         """Return the stored slug itself (loading a deferred field)."""
-        return super().__get__(instance, type(instance))  # type: ignore[no-any-return]
+        return super().__get__(instance, type(instance))
 
 
 class StrategyField(_StrategyFieldBase, models.CharField):  # type: ignore[type-arg]
@@ -208,7 +208,7 @@ class StrategyField(_StrategyFieldBase, models.CharField):  # type: ignore[type-
             raise unknown_strategy_error(self.registry, value)
 
     @property
-    def flatchoices(self) -> list[tuple[Any, str]]:  # type: ignore[override]
+    def flatchoices(self) -> list[tuple[Any, str]]:
         """Every strategy and its label: how the admin displays a stored value."""
         return [(strategy, str(strategy.label)) for strategy in self.registry.strategies()]
 
@@ -223,7 +223,7 @@ class StrategyField(_StrategyFieldBase, models.CharField):  # type: ignore[type-
             del kwargs["widget"]  # the admin's CharField default cannot offer choices
         kwargs.setdefault("form_class", StrategyChoiceField)
         kwargs.setdefault("registry", self._registry_ref)
-        return models.Field.formfield(self, **kwargs)  # type: ignore[no-any-return]
+        return models.Field.formfield(self, **kwargs)
 
 
 class _SlugText(models.TextField):  # type: ignore[type-arg]
@@ -264,10 +264,10 @@ class MultipleStrategyDescriptor(DeferredAttribute):
 
     def raw(self, instance: Any) -> list[str] | None:
         """Return the stored slugs themselves (loading a deferred field)."""
-        return super().__get__(instance, type(instance))  # type: ignore[no-any-return]
+        return super().__get__(instance, type(instance))
 
 
-class MultipleStrategyField(_StrategyFieldBase, ArrayField):  # type: ignore[misc,type-arg]
+class MultipleStrategyField(_StrategyFieldBase, ArrayField):  # type: ignore[type-arg]
     """Stores strategies of ``registry`` as a PostgreSQL ``text[]`` of slugs, in the given order.
 
     ``obj.field`` is a tuple of strategy classes (``MissingStrategy`` for slugs no longer
@@ -359,7 +359,7 @@ class MultipleStrategyField(_StrategyFieldBase, ArrayField):  # type: ignore[mis
         # The default (list) is callable, but needs no hidden initial to tell changes apart.
         kwargs.setdefault("show_hidden_initial", False)
         kwargs.setdefault("registry", self._registry_ref)
-        return models.Field.formfield(self, **kwargs)  # type: ignore[no-any-return]
+        return models.Field.formfield(self, **kwargs)
 
 
 def _is_strategy(value: Any) -> bool:

@@ -99,7 +99,7 @@ class StrategyChoicesMixin:
 
     def get_bound_field(self, form: forms.BaseForm, field_name: str) -> BoundField:
         self.current = _slugs(form.get_initial_for_field(self, field_name))  # type: ignore[arg-type]
-        return super().get_bound_field(form, field_name)  # type: ignore[misc,no-any-return]
+        return super().get_bound_field(form, field_name)  # type: ignore[misc]
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Any:
         result = super().__deepcopy__(memo)  # type: ignore[misc]
@@ -134,7 +134,7 @@ class StrategyChoiceField(StrategyChoicesMixin, forms.ChoiceField):
         return choices
 
     def to_python(self, value: Any) -> str:
-        return super().to_python(_display_slug(value))  # type: ignore[no-any-return]
+        return super().to_python(_display_slug(value))
 
     def validate(self, value: Any) -> None:
         forms.Field.validate(self, value)  # required; choices are checked below
@@ -174,7 +174,7 @@ class StrategyMultipleChoiceField(StrategyChoicesMixin, forms.MultipleChoiceFiel
     def to_python(self, value: Any) -> list[str]:
         if isinstance(value, list | tuple):
             value = [_display_slug(item) for item in value]
-        return super().to_python(value)  # type: ignore[no-any-return]
+        return super().to_python(value)
 
     def validate(self, value: Any) -> None:
         if self.required and not value:
@@ -356,7 +356,7 @@ class SelectionsForm(forms.Form):
                             self.context,
                             self.user,
                             changed_by=changed_by,
-                            via=via,  # type: ignore[arg-type]
+                            via=via,
                         )
                     )
         except ValidationError as error:

@@ -245,7 +245,7 @@ def _diff(before: Iterable[State], after: Iterable[State]) -> list[Change]:
 
 
 def _user_cached(selection: Selection) -> bool:
-    return selection.user_id is not None and Selection.user.is_cached(selection)  # type: ignore[attr-defined]
+    return selection.user_id is not None and Selection.user.is_cached(selection)
 
 
 def _selection_deleted(sender: type[Selection], instance: Selection, using: str, **_: Any) -> None:

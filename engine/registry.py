@@ -180,7 +180,7 @@ class Registry(metaclass=RegistryMeta):
         """Instantiate ``strategy`` for ``context``; override to inject dependencies."""
         if strategy.switchyard_takes_context:
             return strategy(context)
-        return strategy()  # type: ignore[call-arg]
+        return strategy()
 
     @classmethod
     def validate_selection(cls, slug: str, context: Context, user: Any = None) -> type[Strategy]:

@@ -119,7 +119,7 @@ def register(registry: type[Registry], **attributes: Any) -> Callable[[T], T]:
         cls.do_not_call_in_templates = True  # type: ignore[attr-defined]
         _declare(cls, namespace)
         Strategy.register(cls)  # a virtual subclass: isinstance(obj, Strategy) holds
-        registry._add(cls)  # type: ignore[arg-type]
+        registry._add(cls)
         return cls
 
     return decorator

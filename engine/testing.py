@@ -131,7 +131,7 @@ class override_strategy(Override):
             return _registry_of(strategy).key, strategy.slug
         if self.slug is None:
             raise TypeError("override_strategy(key, slug) needs the slug to force")
-        registry = get_registry(self.key)  # type: ignore[arg-type]
+        registry = get_registry(self.key)
         return registry.key, registry.get(self.slug).slug
 
 
@@ -146,7 +146,7 @@ class override_condition(Override):
         super().__init__()
         if targets and condition is None and isinstance(targets[-1], Condition | bool):
             *rest, last = targets
-            targets, condition = tuple(rest), last  # type: ignore[assignment]
+            targets, condition = tuple(rest), last
         if not targets:
             raise TypeError("override_condition() needs at least one strategy")
         if condition is None:

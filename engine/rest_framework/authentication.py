@@ -25,7 +25,7 @@ from engine.validators import CONTROL_CHARACTERS
 HEADER_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
-class MalformedCredentials(ParseError):  # type: ignore[misc]
+class MalformedCredentials(ParseError):
     """The request's session cookie or ``Authorization`` header holds control characters."""
 
     default_code = "malformed_credentials"
@@ -53,7 +53,7 @@ def credentials_problem(request: Any) -> str:
     return ""
 
 
-class MalformedCredentialsCheck(BaseAuthentication):  # type: ignore[misc]
+class MalformedCredentialsCheck(BaseAuthentication):
     """The first authentication class of the API's views: authenticates nobody, and raises
     ``MalformedCredentials`` (a 400) when the request's credentials are malformed."""
 

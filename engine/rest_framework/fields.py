@@ -20,7 +20,7 @@ from engine.values import MissingStrategy
 CONTEXT_KEY = "switchyard_context"
 
 
-class StrategyField(serializers.Field):  # type: ignore[misc]
+class StrategyField(serializers.Field):
     """A strategy of ``registry`` (a class or its key), written as its slug, read as its class.
 
     Input is validated exactly like ``Registry.select``: the slug must be registered and
@@ -134,7 +134,7 @@ class StrategyField(serializers.Field):  # type: ignore[misc]
         return iter_options(self.grouped_choices)
 
 
-class MultipleStrategyField(serializers.ListField):  # type: ignore[misc]
+class MultipleStrategyField(serializers.ListField):
     """A list of strategies of ``registry``, each validated like a ``StrategyField``."""
 
     default_error_messages = {"duplicate": "Strategy {slug} is listed twice."}

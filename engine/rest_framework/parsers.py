@@ -8,7 +8,7 @@ from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
 
-class JSONParser(parsers.JSONParser):  # type: ignore[misc]
+class JSONParser(parsers.JSONParser):
     """DRF's ``JSONParser``; a document nested too deeply for Python's ``json`` module is a 400
     ``parse_error`` like any malformed JSON (DRF's own only turns ``ValueError`` into one, and a
     ``RecursionError`` becomes a 500)."""

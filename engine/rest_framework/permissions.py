@@ -10,7 +10,7 @@ from engine.permissions import can_change_selections, refusal
 from engine.rest_framework.context import request_context
 
 
-class CanChangeSelections(BasePermission):  # type: ignore[misc]
+class CanChangeSelections(BasePermission):
     """Reads need an authenticated user of the tenant; changing the tenant's selection needs
     ``engine.permissions.can_change_selections`` (the ``engine.change_selection`` permission,
     as in the admin and the settings pages; staff status is not enough); a user may always

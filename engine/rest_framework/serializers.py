@@ -58,7 +58,7 @@ def resolve_or_none(registry: type[Registry], context: Context) -> Resolution | 
         return None
 
 
-class RegistrySerializer(serializers.BaseSerializer):  # type: ignore[misc]
+class RegistrySerializer(serializers.BaseSerializer):
     """A registry for the request: its strategies (available, why), selections, what is in force.
 
     Read-only; needs the request (or a ``conditions.Context`` under ``"switchyard_context"``)
@@ -121,7 +121,7 @@ class SelectionState:
     resolution: Resolution | None
 
 
-class SelectionSerializer(serializers.Serializer):  # type: ignore[misc]
+class SelectionSerializer(serializers.Serializer):
     """``{"slug": ...}`` for one registry, validated exactly like ``Registry.select``.
 
     ``user`` (a user, or None for the tenant's choice) is whose selection it writes. Fields
@@ -251,5 +251,5 @@ class StrategyModelSerializerMixin:
         return field_class, kwargs
 
 
-class StrategyModelSerializer(StrategyModelSerializerMixin, serializers.ModelSerializer):  # type: ignore[misc]
+class StrategyModelSerializer(StrategyModelSerializerMixin, serializers.ModelSerializer):
     """A ``ModelSerializer`` whose strategy model fields are validated against the request."""

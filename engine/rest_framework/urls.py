@@ -15,7 +15,7 @@ from engine.rest_framework.views import APIRootView, RegistryViewSet
 app_name = "switchyard_api"
 
 
-class Router(DefaultRouter):  # type: ignore[misc]
+class Router(DefaultRouter):
     """DRF's ``DefaultRouter``, whose API root refuses malformed input like the API."""
 
     APIRootView = APIRootView

@@ -66,11 +66,11 @@ class SwitchyardAPIView:
         return response
 
 
-class APIRootView(SwitchyardAPIView, routers.APIRootView):  # type: ignore[misc]
+class APIRootView(SwitchyardAPIView, routers.APIRootView):
     """DRF's API root (the prefix itself), refusing malformed input like the API's views."""
 
 
-class RegistryViewSet(SwitchyardAPIView, viewsets.GenericViewSet):  # type: ignore[misc]
+class RegistryViewSet(SwitchyardAPIView, viewsets.GenericViewSet):
     """Lists and shows registries as the request sees them; reads and changes selections."""
 
     permission_classes: ClassVar[list[type[Any]]] = [CanChangeSelections]

@@ -45,7 +45,7 @@ def stored_selections(context: Context) -> StoredSelections:
         and memo.schema == schema
         and memo.user_pk == user_pk
     ):
-        return memo  # type: ignore[no-any-return]
+        return memo
     using = router.db_for_read(selection_model())
     schema = schema or tenancy.current_schema(using)
     if isinstance(memo, StoredSelections) and memo.schema == schema and memo.user_pk == user_pk:
