@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AnonymousUser, Permission
+from django.contrib.auth.models import AnonymousUser
 from django.test import Client, RequestFactory
 from django_tenants.utils import tenant_context
 
@@ -13,34 +12,9 @@ from engine.models import Selection, SelectionHistory
 from tenants.flags import PlatformFlag
 from tenants.models import Tenant
 
-PASSWORD = "switchyard"
-
 
 def host(tenant: Tenant) -> str:
     return "localhost" if tenant.schema_name == "public" else f"{tenant.schema_name}.localhost"
-
-
-def make_user(
-    tenant: Tenant,
-    username: str,
-    *,
-    superuser: bool = False,
-    staff: bool = False,
-    perms: tuple[str, ...] = (),
-) -> Any:
-    """Create a user in ``tenant``'s schema, with the permissions ``perms`` ("app.codename")."""
-    User = get_user_model()
-    with tenant_context(tenant):
-        if superuser:
-            user = User.objects.create_superuser(username, f"{username}@example.com", PASSWORD)
-        else:
-            user = User.objects.create_user(username, password=PASSWORD, is_staff=staff)
-        for perm in perms:
-            app_label, codename = perm.split(".")
-            user.user_permissions.add(
-                Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            )
-    return user
 
 
 def client_for(tenant: Tenant, user: Any = None) -> Client:

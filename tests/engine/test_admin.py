@@ -16,7 +16,8 @@ from engine.testing import override_condition
 from tenants.models import Tenant
 from tests.engine.surfaces_app.models import Parcel
 from tests.engine.surfaces_app.strategies import Express, Freight
-from tests.engine.surfaces_support import client_for, drones_for, make_user, rows
+from tests.engine.surfaces_support import client_for, drones_for, rows
+from tests.helpers import make_user
 
 PAGE = "/admin/engine/selection/"
 HISTORY = "/admin/engine/selectionhistory/"
@@ -171,7 +172,7 @@ def test_a_stored_selection_no_longer_available_is_kept(
 
 
 def test_view_permission_shows_the_page_without_saving(pro_tenant: Tenant) -> None:
-    viewer = make_user(pro_tenant, "viewer", staff=True, perms=("engine.view_selection",))
+    viewer = make_user(pro_tenant, "viewer", staff=True, permissions=("engine.view_selection",))
     client = client_for(pro_tenant, viewer)
     page = client.get(PAGE)
     assert page.status_code == 200
@@ -183,7 +184,7 @@ def test_view_permission_shows_the_page_without_saving(pro_tenant: Tenant) -> No
 
 
 def test_the_change_permission_saves_like_a_superuser(pro_tenant: Tenant) -> None:
-    manager = make_user(pro_tenant, "manager", staff=True, perms=("engine.change_selection",))
+    manager = make_user(pro_tenant, "manager", staff=True, permissions=("engine.change_selection",))
     client = client_for(pro_tenant, manager)
     page = client.get(PAGE)
     response = client.post(PAGE, form_data(page, surface_couriers="express"))

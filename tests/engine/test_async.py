@@ -14,8 +14,6 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.core.exceptions import SynchronousOnlyOperation
 from django.test import AsyncClient, override_settings
 from django_tenants.utils import schema_context, tenant_context
@@ -30,6 +28,7 @@ from engine.storage.writes import write_selection
 from tenants.flags import PlatformFlag
 from tenants.models import Tenant
 from tests.asgi_client import asgi_get
+from tests.helpers import make_user
 from tests.transactions import committed
 
 ASYNC_URLS = override_settings(ROOT_URLCONF="tests.engine.urls_async")
@@ -49,17 +48,6 @@ def get(host: str, path: str, user: Any = None) -> Any:
     return asgi_get(client, host, path)
 
 
-def member(tenant: Tenant, name: str, *perms: str) -> Any:
-    with tenant_context(tenant):
-        user = get_user_model().objects.create_user(name)
-        for perm in perms:
-            app_label, codename = perm.split(".")
-            user.user_permissions.add(
-                Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            )
-        return user
-
-
 def test_an_async_view_resolves_on_a_cold_cache(pro_tenant: Tenant) -> None:
     with committed():
         write_selection("payments", "card", via="api", tenant=pro_tenant)
@@ -75,10 +63,10 @@ def test_an_async_view_resolves_on_a_cold_cache(pro_tenant: Tenant) -> None:
 
 def test_a_new_users_permission_is_read_not_silently_unmet(free_tenant: Tenant) -> None:
     # acme is on the free plan: invoice needs the permission, read from the database.
-    allowed = member(free_tenant, "billing", "example_site.use_invoice")
+    allowed = make_user(free_tenant, "billing", "example_site.use_invoice")
     body = get("acme.localhost", "/async/resolve/", user=allowed).json()
     assert "invoice" in body["available"]
-    plain = member(free_tenant, "plain")
+    plain = make_user(free_tenant, "plain")
     assert "invoice" not in get("acme.localhost", "/async/resolve/", user=plain).json()["available"]
 
 

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission as AuthPermission
 from django.core.management import CommandError, ManagementUtility, call_command
 from django.db import connections
 from django_tenants.utils import tenant_context
@@ -21,6 +20,7 @@ from engine.models import Selection, SelectionHistory
 from engine.storage.writes import write_selection
 from example_site.strategies import Card, Invoice, PaymentGateways
 from tenants.models import Tenant
+from tests.helpers import make_user
 
 User = get_user_model()
 ALL_TENANTS = ["acme", "globex", "initech", "public"]
@@ -36,17 +36,6 @@ def fails(*args: str) -> CommandError:
     with pytest.raises(CommandError) as caught:
         run(*args)
     return caught.value
-
-
-def make_user(tenant: Tenant, username: str, *perms: str) -> Any:
-    with tenant_context(tenant):
-        user = User.objects.create_user(username, password="x")
-        for perm in perms:
-            app_label, codename = perm.split(".")
-            user.user_permissions.add(
-                AuthPermission.objects.get(content_type__app_label=app_label, codename=codename)
-            )
-    return user
 
 
 def stored(tenant: Tenant) -> tuple[list[Any], list[Any]]:

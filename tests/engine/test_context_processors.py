@@ -14,7 +14,8 @@ from engine.middleware import StrategyMiddleware
 from engine.namespace import StrategyNamespace
 from engine.storage.writes import write_selection
 from tenants.models import Tenant
-from tests.engine.surfaces_support import client_for, make_user, request_for
+from tests.engine.surfaces_support import client_for, request_for
+from tests.helpers import make_user
 
 
 def test_it_exposes_request_strategy(pro_tenant: Tenant) -> None:

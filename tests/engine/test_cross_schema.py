@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django_tenants.utils import tenant_context
 
@@ -20,19 +19,16 @@ from conditions import Context
 from engine import StrategyNamespace, get_registry
 from engine.models import Selection, SelectionHistory
 from tenants.models import Tenant
+from tests.helpers import make_user
 
 SHARED_ID = 5000
-INVOICE_PERMISSION = ("example_site", "use_invoice")
+INVOICE_PERMISSION = "example_site.use_invoice"
 
 
 def make_member(tenant: Tenant, *, may_invoice: bool) -> Any:
+    perms = (INVOICE_PERMISSION,) if may_invoice else ()
+    make_user(tenant, f"member-{tenant.schema_name}", *perms, id=SHARED_ID)
     with tenant_context(tenant):
-        user = get_user_model().objects.create_user(f"member-{tenant.schema_name}", id=SHARED_ID)
-        if may_invoice:
-            app_label, codename = INVOICE_PERMISSION
-            user.user_permissions.add(
-                Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            )
         return get_user_model().objects.get(pk=SHARED_ID)  # fresh: no permission cache
 
 

@@ -38,7 +38,8 @@ from tests.engine.surfaces_app.strategies import (
     Post,
     Sms,
 )
-from tests.engine.surfaces_support import drones_for, make_user, request_for, rows
+from tests.engine.surfaces_support import drones_for, request_for, rows
+from tests.helpers import make_user
 from tests.transactions import settled
 
 OURS = ["surface_couriers", "surface_alerts", "surface_looks"]

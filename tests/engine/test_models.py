@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django_tenants.utils import tenant_context
@@ -19,6 +18,7 @@ from engine.storage.history import audited
 from engine.storage.reads import stored_selections
 from engine.storage.writes import write_selection
 from tenants.models import Tenant
+from tests.helpers import make_user
 from tests.transactions import choices, committed
 
 
@@ -27,10 +27,6 @@ def acme(free_tenant: Tenant) -> Iterator[Tenant]:
     with tenant_context(free_tenant):
         Selection.objects.exists()  # the SET search_path of the switch, out of query counts
         yield free_tenant
-
-
-def make_user(username: str) -> Any:
-    return get_user_model().objects.create_user(username)
 
 
 def history() -> list[tuple[str, Any, str | None, str | None, str]]:
@@ -62,14 +58,14 @@ def test_one_tenant_level_row_per_registry(acme: Tenant) -> None:
 
 
 def test_one_row_per_registry_and_user(acme: Tenant) -> None:
-    alice = make_user("alice")
+    alice = make_user(None, "alice")
     Selection.objects.create(registry="payments", slug="card", user=alice)
     with pytest.raises(IntegrityError, match="engine_selection_one_per_user"), transaction.atomic():
         Selection.objects.create(registry="payments", slug="invoice", user=alice)
 
 
 def test_tenant_and_users_each_have_their_own_row(acme: Tenant) -> None:
-    alice, bob = make_user("alice"), make_user("bob")
+    alice, bob = make_user(None, "alice"), make_user(None, "bob")
     Selection.objects.create(registry="payments", slug="card")
     Selection.objects.create(registry="payments", slug="invoice", user=alice)
     Selection.objects.create(registry="payments", slug="crypto", user=bob)
@@ -102,7 +98,7 @@ def test_selection_lives_in_each_tenant_schema(free_tenant: Tenant, pro_tenant: 
 
 
 def test_str(acme: Tenant) -> None:
-    alice = make_user("alice")
+    alice = make_user(None, "alice")
     assert str(Selection(registry="payments", slug="card")) == "payments = card (tenant)"
     assert str(Selection(registry="payments", slug="card", user=alice)) == (
         f"payments = card (user {alice.pk})"
@@ -140,7 +136,7 @@ def test_save_of_a_row_built_by_hand_with_a_primary_key_reads_the_old_slug(acme:
 
 
 def test_moving_a_row_to_another_user_records_both_sides(acme: Tenant) -> None:
-    alice, bob = make_user("alice"), make_user("bob")
+    alice, bob = make_user(None, "alice"), make_user(None, "bob")
     selection = Selection.objects.create(registry="payments", slug="card", user=alice)
     selection.user = bob
     selection.save()
@@ -151,7 +147,7 @@ def test_moving_a_row_to_another_user_records_both_sides(acme: Tenant) -> None:
 
 
 def test_audited_block_names_the_path_and_the_author(acme: Tenant) -> None:
-    admin = make_user("admin")
+    admin = make_user(None, "admin")
     with audited(via="admin", changed_by=admin):
         selection = Selection.objects.create(registry="payments", slug="card")
     assert selection.changed_by == admin
@@ -165,7 +161,7 @@ def test_audited_refuses_a_malformed_via(acme: Tenant) -> None:
 
 
 def test_queryset_update_records_history(acme: Tenant) -> None:
-    alice = make_user("alice")
+    alice = make_user(None, "alice")
     Selection.objects.create(registry="payments", slug="card")
     Selection.objects.create(registry="payments", slug="card", user=alice)
     Selection.objects.create(registry="exports", slug="csv")
@@ -183,7 +179,7 @@ def test_queryset_update_records_history(acme: Tenant) -> None:
 def test_queryset_update_of_untracked_fields_records_nothing(
     acme: Tenant, django_assert_num_queries: Callable[..., Any]
 ) -> None:
-    admin = make_user("admin")
+    admin = make_user(None, "admin")
     Selection.objects.create(registry="payments", slug="card")
     with django_assert_num_queries(1):
         Selection.objects.update(changed_by=admin)
@@ -226,7 +222,7 @@ def test_queryset_delete_records_history(acme: Tenant) -> None:
 
 
 def test_deleting_a_user_records_the_removal_of_their_selections(acme: Tenant) -> None:
-    alice = make_user("alice")
+    alice = make_user(None, "alice")
     Selection.objects.create(registry="payments", slug="invoice", user=alice)
     alice_pk = alice.pk
     alice.delete()
@@ -288,7 +284,7 @@ def test_bulk_create_invalidates_the_cached_selections(
 def test_a_user_selection_invalidates_only_that_users_key(
     acme: Tenant, django_capture_on_commit_callbacks: Callable[..., Any]
 ) -> None:
-    alice, bob = make_user("alice"), make_user("bob")
+    alice, bob = make_user(None, "alice"), make_user(None, "bob")
     warm(acme, alice)
     warm(acme, bob)
     with django_capture_on_commit_callbacks(execute=True):

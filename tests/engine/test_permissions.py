@@ -14,7 +14,7 @@ from django_tenants.utils import tenant_context
 from conditions import Context, Permission
 from engine.permissions import PERMISSION, can_change_selections, refusal
 from tenants.models import Tenant
-from tests.engine.surfaces_support import make_user
+from tests.helpers import make_user
 
 
 @pytest.mark.parametrize(
@@ -42,11 +42,11 @@ def _user(tenant: Tenant, kind: str) -> Any:
     if kind == "superuser":
         return make_user(tenant, "boss", superuser=True)
     if kind == "permission":
-        return make_user(tenant, "manager", perms=(PERMISSION,))
+        return make_user(tenant, "manager", permissions=(PERMISSION,))
     if kind == "staff":
         return make_user(tenant, "staffer", staff=True)
     if kind == "staff-viewer":
-        return make_user(tenant, "viewer", staff=True, perms=("engine.view_selection",))
+        return make_user(tenant, "viewer", staff=True, permissions=("engine.view_selection",))
     if kind == "inactive-superuser":
         user = make_user(tenant, "gone", superuser=True)
         user.is_active = False
@@ -96,7 +96,7 @@ def test_a_context_is_judged_in_its_tenants_schema(free_tenant: Tenant, pro_tena
 def test_a_context_that_loaded_the_permissions_answers_without_a_query(
     pro_tenant: Tenant, django_assert_num_queries: Any
 ) -> None:
-    make_user(pro_tenant, "manager", perms=(PERMISSION,))
+    make_user(pro_tenant, "manager", permissions=(PERMISSION,))
     with tenant_context(pro_tenant):
         manager = get_user_model().objects.get(username="manager")  # the search_path is set
         context = Context(user=manager, tenant=pro_tenant)

@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import connection
@@ -21,6 +20,7 @@ from engine.storage.writes import write_selection
 from tenants.conditions import Plan
 from tenants.models import Tenant
 from tests.engine.core_support import Boom, Counted, Fixed, checks
+from tests.helpers import make_user
 
 pytestmark = pytest.mark.usefixtures("switchyard_isolated_registries")
 
@@ -53,11 +53,6 @@ def globex(pro_tenant: Tenant) -> Tenant:
 
 def store(tenant: Tenant, slug: str, user: Any = None) -> None:
     write_selection("shipping", slug, user=user, via="api", tenant=tenant)
-
-
-def make_user(tenant: Tenant, name: str = "dora") -> Any:
-    with tenant_context(tenant):
-        return get_user_model().objects.create_user(name)
 
 
 def test_nothing_stored_and_no_default_falls_back_by_priority(globex: Tenant) -> None:
@@ -130,7 +125,7 @@ def test_an_unknown_stored_slug_is_skipped_and_kept(globex: Tenant) -> None:
 
 
 def test_a_users_own_selection_wins_only_when_the_registry_allows_it(globex: Tenant) -> None:
-    dora = make_user(globex)
+    dora = make_user(globex, "dora")
     store(globex, "truck")
     with override_settings(SHIPPING_BY_SEA=True):
         personal = define(user_selectable=True)
@@ -146,7 +141,7 @@ def test_a_users_own_selection_wins_only_when_the_registry_allows_it(globex: Ten
 
 
 def test_an_unavailable_user_selection_falls_to_the_tenants(globex: Tenant) -> None:
-    dora = make_user(globex)
+    dora = make_user(globex, "dora")
     shipping = define(user_selectable=True)
     store(globex, "air", user=dora)
     store(globex, "truck")
@@ -275,7 +270,7 @@ def test_engine_resolve_outside_a_request_switches_to_the_tenants_schema(
 
 
 def test_engine_resolve_uses_the_connections_tenant_and_a_user(globex: Tenant) -> None:
-    dora = make_user(globex)
+    dora = make_user(globex, "dora")
     shipping = define(user_selectable=True)
     store(globex, "truck", user=dora)
     with tenant_context(globex):
@@ -319,7 +314,7 @@ def test_select_rejects_and_stores_nothing(
     globex: Tenant, slug: Any, user: bool, code: str, text: str
 ) -> None:
     shipping = define()
-    dora = make_user(globex) if user else None
+    dora = make_user(globex, "dora") if user else None
     with pytest.raises(ValidationError) as raised:
         shipping.select(slug, Context(tenant=globex), user=dora)
     assert raised.value.code == code

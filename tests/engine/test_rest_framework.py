@@ -13,7 +13,6 @@ from typing import Any, ClassVar
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission as AuthPermission
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.test import Client
@@ -30,11 +29,12 @@ from engine.rest_framework import MultipleStrategyField, StrategyField, Strategy
 from example_site.strategies import Card, Invoice
 from tenants.models import Tenant
 from tests.engine.surfaces_app.models import Parcel
+from tests.helpers import PASSWORD, make_user
 
 API = "/api/switchyard/registries/"
 PAYMENTS = f"{API}payments/"
 SELECTION = f"{PAYMENTS}selection/"
-PASSWORD = "s3cret-pass"
+
 JSON = "application/json"
 
 User = get_user_model()
@@ -46,17 +46,6 @@ CHANGE = "engine.change_selection"
 
 def host(tenant: Tenant) -> str:
     return f"{tenant.schema_name}.localhost"
-
-
-def make_user(tenant: Tenant, username: str, *, staff: bool = False, perms: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
-    with tenant_context(tenant):
-        user = User.objects.create_user(username, password=PASSWORD, is_staff=staff)
-        for perm in perms:
-            app_label, codename = perm.split(".")
-            user.user_permissions.add(
-                AuthPermission.objects.get(content_type__app_label=app_label, codename=codename)
-            )
-    return user
 
 
 def client_for(tenant: Tenant, user: Any = None, **kwargs: Any) -> Client:
@@ -204,7 +193,7 @@ def test_warm_list_reads_no_selection_from_the_database(pro_tenant: Tenant) -> N
 
 
 def test_the_browsable_api_offers_only_available_strategies(free_tenant: Tenant) -> None:
-    owner = make_user(free_tenant, "owner", perms=(CHANGE,))
+    owner = make_user(free_tenant, "owner", permissions=(CHANGE,))
     response = client_for(free_tenant, owner).get(SELECTION, HTTP_ACCEPT="text/html")
     assert response.status_code == 200
     html = response.content.decode()
@@ -213,7 +202,7 @@ def test_the_browsable_api_offers_only_available_strategies(free_tenant: Tenant)
 
 
 def test_options_lists_only_available_choices(enterprise_tenant: Tenant) -> None:
-    owner = make_user(enterprise_tenant, "owner", perms=(CHANGE,))
+    owner = make_user(enterprise_tenant, "owner", permissions=(CHANGE,))
     data = client_for(enterprise_tenant, owner).options(SELECTION).json()
     choices = data["actions"]["PUT"]["slug"]["choices"]
     assert [choice["value"] for choice in choices] == ["card", "invoice"]  # not crypto
@@ -223,7 +212,7 @@ def test_options_lists_only_available_choices(enterprise_tenant: Tenant) -> None
 
 
 def test_a_user_with_the_permission_selects_for_the_tenant(enterprise_tenant: Tenant) -> None:
-    owner = make_user(enterprise_tenant, "owner", perms=(CHANGE,))
+    owner = make_user(enterprise_tenant, "owner", permissions=(CHANGE,))
     response = put(client_for(enterprise_tenant, owner), SELECTION, {"slug": "invoice"})
     assert response.status_code == 200, response.json()
     data = response.json()
@@ -244,7 +233,7 @@ def test_a_user_with_the_permission_selects_for_the_tenant(enterprise_tenant: Te
 
 
 def test_patch_selects_too_and_get_reads_the_selection(enterprise_tenant: Tenant) -> None:
-    owner = make_user(enterprise_tenant, "owner", perms=(CHANGE,))
+    owner = make_user(enterprise_tenant, "owner", permissions=(CHANGE,))
     client = client_for(enterprise_tenant, owner)
     response = client.patch(SELECTION, json.dumps({"slug": "invoice"}), content_type=JSON)
     assert response.status_code == 200
@@ -258,7 +247,7 @@ def test_patch_selects_too_and_get_reads_the_selection(enterprise_tenant: Tenant
 
 
 def test_the_change_selection_permission_is_enough(pro_tenant: Tenant) -> None:
-    manager = make_user(pro_tenant, "manager", perms=("engine.change_selection",))
+    manager = make_user(pro_tenant, "manager", permissions=("engine.change_selection",))
     response = put(client_for(pro_tenant, manager), SELECTION, {"slug": "card"})
     assert response.status_code == 200
     with tenant_context(pro_tenant):
@@ -280,7 +269,7 @@ def test_a_member_without_the_permission_cannot_select(pro_tenant: Tenant, uncha
 @pytest.mark.parametrize("method", ["put", "patch", "delete"])
 def test_staff_status_alone_cannot_select(pro_tenant: Tenant, unchanged: None, method: str) -> None:
     # The admin and the settings page refuse this user; the API must too (one policy).
-    viewer = make_user(pro_tenant, "viewer", staff=True, perms=("engine.view_selection",))
+    viewer = make_user(pro_tenant, "viewer", staff=True, permissions=("engine.view_selection",))
     client = client_for(pro_tenant, viewer)
     body = json.dumps({"slug": "card"})
     response = getattr(client, method)(SELECTION, body, content_type=JSON)
@@ -298,7 +287,7 @@ def test_a_superuser_selects_without_an_explicit_permission(pro_tenant: Tenant) 
 
 
 def test_delete_clears_the_selection_and_falls_back(enterprise_tenant: Tenant) -> None:
-    owner = make_user(enterprise_tenant, "owner", perms=(CHANGE,))
+    owner = make_user(enterprise_tenant, "owner", permissions=(CHANGE,))
     client = client_for(enterprise_tenant, owner)
     put(client, SELECTION, {"slug": "invoice"})
     response = client.delete(SELECTION)
@@ -319,7 +308,7 @@ def test_delete_clears_the_selection_and_falls_back(enterprise_tenant: Tenant) -
 def test_an_unknown_slug_is_refused_with_a_suggestion(
     enterprise_tenant: Tenant, unchanged: None
 ) -> None:
-    owner = make_user(enterprise_tenant, "owner", perms=(CHANGE,))
+    owner = make_user(enterprise_tenant, "owner", permissions=(CHANGE,))
     response = put(client_for(enterprise_tenant, owner), SELECTION, {"slug": "invoise"})
     assert response.status_code == 400
     assert response.json() == {
@@ -332,7 +321,7 @@ def test_an_unknown_slug_is_refused_with_a_suggestion(
 
 
 def test_an_unavailable_strategy_is_refused(free_tenant: Tenant, unchanged: None) -> None:
-    owner = make_user(free_tenant, "owner", perms=(CHANGE,))
+    owner = make_user(free_tenant, "owner", permissions=(CHANGE,))
     response = put(client_for(free_tenant, owner), SELECTION, {"slug": "invoice"})
     assert response.status_code == 400
     assert response.json() == {
@@ -347,7 +336,7 @@ def test_an_unavailable_strategy_is_refused(free_tenant: Tenant, unchanged: None
 def test_a_strategy_of_another_registry_is_refused(
     enterprise_tenant: Tenant, themes: type[Registry], unchanged: None
 ) -> None:
-    owner = make_user(enterprise_tenant, "owner", perms=(CHANGE,))
+    owner = make_user(enterprise_tenant, "owner", permissions=(CHANGE,))
     response = put(client_for(enterprise_tenant, owner), SELECTION, {"slug": "light"})
     assert response.status_code == 400
     assert response.json()["codes"] == {"slug": ["unknown_strategy"]}
@@ -380,7 +369,7 @@ def test_a_strategy_of_another_registry_is_refused(
 def test_malformed_bodies_are_refused(
     free_tenant: Tenant, unchanged: None, body: dict[str, Any], expected: dict[str, Any]
 ) -> None:
-    owner = make_user(free_tenant, "owner", perms=(CHANGE,))
+    owner = make_user(free_tenant, "owner", permissions=(CHANGE,))
     response = put(client_for(free_tenant, owner), SELECTION, body)
     assert response.status_code == 400
     assert response.json() == expected
@@ -391,7 +380,7 @@ def test_a_session_of_one_tenant_is_nobody_on_another(
 ) -> None:
     # acme's owner may change acme's selections; the cookie sent to initech's host finds no
     # session there.
-    owner = make_user(free_tenant, "owner", perms=(CHANGE,))
+    owner = make_user(free_tenant, "owner", permissions=(CHANGE,))
     make_user(enterprise_tenant, "owner")  # the same username (and pk) exists on initech
     acme = client_for(free_tenant, owner)
     crafted = Client(HTTP_HOST=host(enterprise_tenant))
@@ -404,7 +393,7 @@ def test_a_session_of_one_tenant_is_nobody_on_another(
 def test_basic_credentials_of_one_tenant_fail_on_another(
     free_tenant: Tenant, enterprise_tenant: Tenant, unchanged: None
 ) -> None:
-    make_user(free_tenant, "alice", perms=(CHANGE,))  # exists on acme only
+    make_user(free_tenant, "alice", permissions=(CHANGE,))  # exists on acme only
     token = base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
     crafted = Client(HTTP_HOST=host(enterprise_tenant))
     response = put(crafted, SELECTION, {"slug": "invoice"}, HTTP_AUTHORIZATION=f"Basic {token}")
@@ -419,7 +408,7 @@ def test_basic_credentials_of_one_tenant_fail_on_another(
 def test_basic_credentials_write_as_that_user(enterprise_tenant: Tenant) -> None:
     # DRF authenticates the user, not the session middleware: conditions and the history
     # must see the same user the permission check saw.
-    boss = make_user(enterprise_tenant, "boss", perms=(CHANGE,))
+    boss = make_user(enterprise_tenant, "boss", permissions=(CHANGE,))
     token = base64.b64encode(f"boss:{PASSWORD}".encode()).decode()
     client = Client(HTTP_HOST=host(enterprise_tenant))
     response = put(client, SELECTION, {"slug": "invoice"}, HTTP_AUTHORIZATION=f"Basic {token}")
@@ -442,7 +431,7 @@ def test_a_write_touches_only_the_requests_tenant(
     free_tenant: Tenant, pro_tenant: Tenant, enterprise_tenant: Tenant
 ) -> None:
     before = everything()
-    owner = make_user(pro_tenant, "owner", perms=(CHANGE,))
+    owner = make_user(pro_tenant, "owner", permissions=(CHANGE,))
     assert put(client_for(pro_tenant, owner), SELECTION, {"slug": "card"}).status_code == 200
     after = everything()
     changed = {name for name in after if after[name] != before[name]}
@@ -452,7 +441,7 @@ def test_a_write_touches_only_the_requests_tenant(
 def test_csrf_is_enforced_for_session_authenticated_writes(
     enterprise_tenant: Tenant, unchanged: None
 ) -> None:
-    owner = make_user(enterprise_tenant, "owner", perms=(CHANGE,))
+    owner = make_user(enterprise_tenant, "owner", permissions=(CHANGE,))
     client = client_for(enterprise_tenant, owner, enforce_csrf_checks=True)
     response = put(client, SELECTION, {"slug": "invoice"})
     assert response.status_code == 403
@@ -522,7 +511,7 @@ def test_control_characters_in_credentials_are_a_400_on_every_url(
 def test_json_nested_too_deeply_is_a_400(
     enterprise_tenant: Tenant, unguarded: None, unchanged: None
 ) -> None:
-    owner = make_user(enterprise_tenant, "owner", perms=(CHANGE,))
+    owner = make_user(enterprise_tenant, "owner", permissions=(CHANGE,))
     client = Client(HTTP_HOST=host(enterprise_tenant), raise_request_exception=False)
     for body in ("[" * 100_000, '{"slug": ' + "[" * 100_000 + "]" * 100_000 + "}"):
         response = client.put(SELECTION, body, content_type=JSON, HTTP_AUTHORIZATION=basic("owner"))
@@ -535,7 +524,7 @@ def test_json_nested_too_deeply_is_a_400(
 
 
 def test_a_2_mb_slug_gets_a_short_400(enterprise_tenant: Tenant, unchanged: None) -> None:
-    make_user(enterprise_tenant, "owner", perms=(CHANGE,))
+    make_user(enterprise_tenant, "owner", permissions=(CHANGE,))
     client = Client(HTTP_HOST=host(enterprise_tenant))
     slug = "x" * 2_000_000
     response = put(client, SELECTION, {"slug": slug}, HTTP_AUTHORIZATION=basic("owner"))
@@ -566,7 +555,7 @@ def test_a_2_mb_slug_gets_a_short_400(enterprise_tenant: Tenant, unchanged: None
 def test_read_only_fields_are_refused_like_unknown_ones(
     enterprise_tenant: Tenant, unchanged: None, body: dict[str, Any], expected: dict[str, list[str]]
 ) -> None:
-    owner = make_user(enterprise_tenant, "owner", perms=(CHANGE,))
+    owner = make_user(enterprise_tenant, "owner", permissions=(CHANGE,))
     response = put(client_for(enterprise_tenant, owner), SELECTION, body)
     assert response.status_code == 400
     data = response.json()
@@ -579,7 +568,7 @@ def test_read_only_fields_are_refused_like_unknown_ones(
 def test_many_or_huge_unknown_fields_give_a_short_400(
     enterprise_tenant: Tenant, unchanged: None
 ) -> None:
-    owner = make_user(enterprise_tenant, "owner", perms=(CHANGE,))
+    owner = make_user(enterprise_tenant, "owner", permissions=(CHANGE,))
     body: dict[str, Any] = {"slug": "card", "y" * 100_000: 1}
     body.update({f"field{n:05}": n for n in range(10_000)})
     response = put(client_for(enterprise_tenant, owner), SELECTION, body)
@@ -607,7 +596,7 @@ def test_my_selection_of_a_registry_without_per_user_choice_is_404(
 
 
 def test_a_member_chooses_their_own_strategy(pro_tenant: Tenant, themes: type[Registry]) -> None:
-    member = make_user(pro_tenant, "member", perms=("engine.view_selectionhistory",))
+    member = make_user(pro_tenant, "member", permissions=("engine.view_selectionhistory",))
     other = make_user(pro_tenant, "other")
     client = client_for(pro_tenant, member)
     url = f"{API}api_themes/my-selection/"
@@ -647,7 +636,7 @@ def test_a_member_cannot_choose_what_is_unavailable_to_them(
 def test_my_selection_choices_are_what_the_user_may_use(
     pro_tenant: Tenant, themes: type[Registry]
 ) -> None:
-    member = make_user(pro_tenant, "member", perms=("engine.view_selectionhistory",))
+    member = make_user(pro_tenant, "member", permissions=("engine.view_selectionhistory",))
     data = client_for(pro_tenant, member).options(f"{API}api_themes/my-selection/").json()
     assert [c["value"] for c in data["actions"]["PUT"]["slug"]["choices"]] == ["light", "dark"]
 
@@ -795,7 +784,7 @@ def test_a_model_viewset_validates_against_the_requests_tenant(
 def test_hostile_registry_keys_in_the_url_are_short_404s(
     enterprise_tenant: Tenant, unchanged: None, key: str
 ) -> None:
-    owner = make_user(enterprise_tenant, "owner", perms=(CHANGE,))
+    owner = make_user(enterprise_tenant, "owner", permissions=(CHANGE,))
     client = client_for(enterprise_tenant, owner)
     for response in (
         client.get(f"{API}{key}/"),

@@ -24,6 +24,7 @@ from engine.storage import cache
 from engine.storage.reads import stored_selections
 from engine.storage.writes import clear_selection, write_selection
 from tenants.models import Tenant
+from tests.helpers import make_user
 from tests.transactions import choices, committed, settled
 
 # The keys condition modules declared (the list object itself: later declarations included).
@@ -66,10 +67,6 @@ def no_required_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(prefetch_module, "_required", [])
 
 
-def make_user(username: str) -> Any:
-    return get_user_model().objects.create_user(username)
-
-
 def history() -> list[tuple[str, Any, str | None, str | None, str, Any]]:
     return [
         (h.registry, h.user_id, h.before_slug, h.after_slug, h.via, h.changed_by_id)
@@ -81,7 +78,7 @@ def history() -> list[tuple[str, Any, str | None, str | None, str, Any]]:
 
 
 def test_write_stores_and_records_history(acme: Tenant) -> None:
-    owner = make_user("owner")
+    owner = make_user(None, "owner")
     selection = write_selection("payments", "invoice", changed_by=owner, via="form")
     assert isinstance(selection, Selection)
     stored = Selection.objects.get()
@@ -121,7 +118,7 @@ def test_new_selection_costs_a_fixed_number_of_queries(
 
 
 def test_user_selection_is_separate_from_the_tenants(acme: Tenant) -> None:
-    alice = make_user("alice")
+    alice = make_user(None, "alice")
     write_selection("payments", "card", via="api")
     write_selection("payments", "invoice", user=alice, via="api")
     assert Selection.objects.get(user=None).slug == "card"
@@ -130,7 +127,7 @@ def test_user_selection_is_separate_from_the_tenants(acme: Tenant) -> None:
 
 
 def test_clear_removes_and_records_history(acme: Tenant) -> None:
-    admin = make_user("admin")
+    admin = make_user(None, "admin")
     write_selection("payments", "card", via="api")
     clear_selection("payments", changed_by=admin, via="admin")
     assert not Selection.objects.exists()
@@ -244,7 +241,7 @@ def test_one_round_trip_fetches_tenant_user_and_required_keys(
     django_assert_num_queries: Callable[..., Any],
 ) -> None:
     monkeypatch.setattr(prefetch_module, "_required", ["switchyard:test:stamp"])
-    alice = make_user("alice")
+    alice = make_user(None, "alice")
     with settled():
         write_selection("payments", "card", via="api")
         write_selection("payments", "invoice", user=alice, via="api")
@@ -287,7 +284,7 @@ def test_anonymous_users_read_only_the_tenants_key(
 
 
 def test_user_choices_are_those_of_the_contexts_user(acme: Tenant) -> None:
-    alice, bob = make_user("alice"), make_user("bob")
+    alice, bob = make_user(None, "alice"), make_user(None, "bob")
     write_selection("payments", "invoice", user=alice, via="api")
     assert stored_selections(Context(tenant=acme, user=alice)).user_choices == {
         "payments": "invoice"

@@ -37,7 +37,8 @@ from engine.rest_framework import StrategyField as SerializerStrategyField
 from tenants.models import Tenant
 from tenants.provisioning import provision_tenant
 from tests.engine.surfaces_app.models import Parcel
-from tests.engine.surfaces_support import PASSWORD, client_for, make_user, rows
+from tests.engine.surfaces_support import client_for, rows
+from tests.helpers import PASSWORD, make_user
 
 # A message may name what was wrong, the closest slug and the slugs to choose from: no more.
 MESSAGE_LIMIT = 500
