@@ -7,7 +7,7 @@ MANAGE := $(BIN)/python example_site/manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test test-django6 bench lint db-stop clean
+.PHONY: demo test test-django6 bench lint docs db-stop clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,11 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy conditions engine tenants example_site
+
+## docs: the documentation site (docs/, Sphinx with MyST Markdown and furo) into
+## docs/_build/html; any warning (a broken cross-reference, a missing page) fails it
+docs: $(INSTALLED)
+	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
 
 ## db-stop: stop the embedded PostgreSQL (it otherwise keeps running between commands), whatever
 ## its handle list holds

@@ -42,7 +42,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PASSWORD = "switchyard"
-# The README's screenshots are taken at this width (example_site/docs/).
+# The demo tour's screenshots are taken at this width (docs/images/).
 VIEWPORT = {"width": 1000, "height": 720}
 
 
