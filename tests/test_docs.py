@@ -33,6 +33,10 @@ COMMAND_DIRECTORIES = [
 ]
 INCLUDE = re.compile(r"^```\{include\} (?P<path>\S+)\n(?P<options>(?::[\w-]+:.*\n)*)", re.MULTILINE)
 MARKER_OPTION = re.compile(r"^:(?:start-after|end-before): (?P<marker>.+)$", re.MULTILINE)
+# A relative Markdown link, [text](path#anchor); GitHub and the docs build read the same files.
+RELATIVE_LINK = re.compile(r"\]\((?P<path>(?!https?:|#)[^)#\s]+)(?:#(?P<anchor>[^)\s]+))?\)")
+HEADING = re.compile(r"^#+ (?P<title>.+)$", re.MULTILINE)
+FENCE = re.compile(r"^```.*?^```$", re.MULTILINE | re.DOTALL)
 
 
 def first_cells(page: str, heading: str | None = None) -> set[str]:
@@ -41,6 +45,15 @@ def first_cells(page: str, heading: str | None = None) -> set[str]:
     if heading is not None:
         text = text.split(f"\n{heading}\n", 1)[1].split("\n## ", 1)[0]
     return set(FIRST_CELL_NAME.findall(text))
+
+
+def anchors(page: Path) -> set[str]:
+    """Return the anchors of the headings of ``page``, spelled as GitHub and MyST spell them."""
+    text = FENCE.sub("", page.read_text())
+    return {
+        re.sub(r"[^\w\- ]", "", heading["title"].lower()).replace(" ", "-")
+        for heading in HEADING.finditer(text)
+    }
 
 
 def registered_check_ids() -> set[str]:
@@ -103,3 +116,14 @@ def test_included_readme_sections_are_still_marked(page: Path) -> None:
         for option in MARKER_OPTION.finditer(include["options"]):
             marker = option["marker"]
             assert source.count(marker) == 1, f"{page.name} includes from {marker!r}"
+
+
+def test_the_readme_links_to_pages_and_headings_that_exist() -> None:
+    readme = ROOT / "README.md"
+    links = list(RELATIVE_LINK.finditer(readme.read_text()))
+    assert any(link["path"].startswith("docs/") for link in links)
+    for link in links:
+        target = ROOT / link["path"]
+        assert target.exists(), f"README.md links to {link['path']}, which does not exist"
+        if link["anchor"]:
+            assert link["anchor"] in anchors(target), f"README.md links to {link[0][2:-1]}"
