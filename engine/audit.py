@@ -9,7 +9,7 @@ user. A selection that is not in force stays stored: it applies again once it is
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -42,15 +42,7 @@ class InactiveSelection:
     in_force: str | None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "tenant": self.tenant,
-            "registry": self.registry,
-            "slug": self.slug,
-            "user": self.user,
-            "why": self.why,
-            "detail": self.detail,
-            "in_force": self.in_force,
-        }
+        return asdict(self)
 
     def __str__(self) -> str:
         owner = f"user {self.user}" if self.user else "tenant"

@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from django.core.exceptions import ImproperlyConfigured, SynchronousOnlyOperation
+from django.core.exceptions import (
+    ImproperlyConfigured,
+    SynchronousOnlyOperation,
+    ValidationError,
+)
 
 from conditions.naming import echo, suggestion
 
@@ -110,3 +114,17 @@ class NeedsAwait(SwitchyardError, SynchronousOnlyOperation):
 
     def __str__(self) -> str:
         return self.message
+
+
+def unknown_strategy_error(registry: Any, slug: str) -> ValidationError:
+    """Return the ``ValidationError`` (code ``unknown_strategy``) for a slug ``registry`` lacks."""
+    return ValidationError(
+        "Unknown strategy %(slug)s in %(registry)s.%(suggestion)s Choose one of: %(known)s.",
+        code="unknown_strategy",
+        params={
+            "slug": echo(slug),
+            "registry": repr(registry.key),
+            "suggestion": suggestion(slug, registry.slugs()),
+            "known": ", ".join(registry.slugs()) or "none",
+        },
+    )

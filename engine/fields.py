@@ -23,7 +23,7 @@ from django.forms import TextInput
 
 from conditions import Context
 from conditions.naming import echo, suggestion
-from engine.exceptions import UnknownStrategy
+from engine.exceptions import UnknownStrategy, unknown_strategy_error
 from engine.registry import Registry, RegistryMeta, get_registry, registries
 from engine.strategy import SLUG_MAX_LENGTH, Strategy
 from engine.values import MissingStrategy, RegistryRef, registry_key_of, slug_of
@@ -36,20 +36,6 @@ logger = logging.getLogger("switchyard.engine")
 # (model label, field name, slug) of the missing slugs already logged by this process.
 _logged: set[tuple[str, str, str]] = set()
 _logged_lock = threading.Lock()
-
-
-def unknown_strategy_error(registry: type[Registry], slug: str) -> exceptions.ValidationError:
-    """Return the ``ValidationError`` (code ``unknown_strategy``) for a slug ``registry`` lacks."""
-    return exceptions.ValidationError(
-        "Unknown strategy %(slug)s in %(registry)s.%(suggestion)s Choose one of: %(known)s.",
-        code="unknown_strategy",
-        params={
-            "slug": echo(slug),
-            "registry": repr(registry.key),
-            "suggestion": suggestion(slug, registry.slugs()),
-            "known": ", ".join(registry.slugs()) or "none",
-        },
-    )
 
 
 class _StrategyFieldBase:

@@ -182,6 +182,9 @@ class Registry(metaclass=RegistryMeta):
             return strategy(context)
         return strategy()
 
+    # The writes below are a façade over engine.storage.writes: their signatures repeat it on
+    # purpose (``PaymentGateways.select(...)`` is the documented way in), the work is there.
+
     @classmethod
     def validate_selection(cls, slug: str, context: Context, user: Any = None) -> type[Strategy]:
         """Return the strategy ``slug`` if ``context`` may select it, else ``ValidationError``."""

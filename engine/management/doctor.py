@@ -11,7 +11,7 @@ selection for that user.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from conditions import Context
@@ -47,16 +47,7 @@ class Finding:
         return self.registry if self.slug is None else f"{self.registry}={self.slug} ({owner})"
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "tenant": self.tenant,
-            "registry": self.registry,
-            "slug": self.slug,
-            "user": self.user,
-            "severity": self.severity.value,
-            "code": self.code,
-            "message": self.message,
-            "in_force": self.in_force,
-        }
+        return {**asdict(self), "severity": self.severity.value}
 
 
 @dataclass

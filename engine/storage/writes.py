@@ -19,8 +19,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, router, transaction
 
 from conditions import Context
-from conditions.naming import echo, suggestion
 from engine import tenancy
+from engine.exceptions import unknown_strategy_error
 from engine.resolution import explain_strategy, is_available
 from engine.storage import reads
 from engine.storage.history import audited
@@ -49,16 +49,7 @@ def _validate(
     registry: type[Registry], slug: str, context: Context, user: Any = None
 ) -> type[Strategy]:
     if not isinstance(slug, str) or slug not in registry:
-        raise ValidationError(
-            "Unknown strategy %(slug)s in %(registry)s.%(suggestion)s Choose one of: %(known)s.",
-            code="unknown_strategy",
-            params={
-                "slug": echo(slug),
-                "registry": repr(registry.key),
-                "suggestion": suggestion(slug, registry.slugs()),
-                "known": ", ".join(registry.slugs()) or "none",
-            },
-        )
+        raise unknown_strategy_error(registry, slug)
     if user is not None and not registry.user_selectable:
         raise ValidationError(
             "Registry %(registry)s does not allow per-user selections (user_selectable is "
@@ -113,6 +104,8 @@ def deselect(
     reads.forget(context)
 
 
+# write_selection and clear_selection share their keyword arguments on purpose: one is the
+# other's undo, and callers pass the same audit arguments (user, changed_by, via, tenant).
 def write_selection(
     registry_key: str,
     slug: str,
