@@ -1,4 +1,4 @@
-"""The ASGI entry point: ``uvicorn example_site.asgi:application`` (README, production)."""
+"""The ASGI entry point: ``uvicorn example_site.asgi:application`` (docs/deployment.md)."""
 
 import os
 

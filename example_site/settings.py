@@ -10,7 +10,7 @@ from example_site.database import database_settings
 
 BASE_DIR = Path(__file__).resolve().parent
 
-# In production both come from the environment (README, "Running in production"); the
+# In production both come from the environment (docs/deployment.md, "Running in production"); the
 # defaults are for `make demo` and the tests (`manage.py check --deploy` flags the key).
 SECRET_KEY = os.environ.get("SECRET_KEY", "switchyard-demo-not-secret")
 # Off unless asked for: `make demo` sets DEBUG=1; a debug page shows settings to anyone.

@@ -14,11 +14,11 @@ urlpatterns = [
     path("orders/<int:pk>/", views.order_detail, name="order"),
     path("orders/export/", views.export_orders, name="export"),
     path("outbox/", views.outbox, name="outbox"),
-    # An async view on the async API (README "Async views").
+    # An async view on the async API (docs/guide/async.md).
     path("status.json", status.status, name="status"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    # The selections API (engine.rest_framework; README "REST API").
+    # The selections API (engine.rest_framework; docs/guide/rest-api.md).
     path("api/switchyard/", include("engine.rest_framework.urls")),
 ]

@@ -51,7 +51,7 @@ def pooling_problems(alias: str, settings_dict: Mapping[str, Any]) -> list[str]:
 def check_pooling_backend(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[Error]:
     """E130: every alias on ``tenants.postgresql_backend`` is configured for transaction pooling."""
     return [
-        Error(problem, hint="See the README section 'Behind PgBouncer'.", id="switchyard.E130")
+        Error(problem, hint="See 'Behind PgBouncer' in docs/deployment.md.", id="switchyard.E130")
         for alias, settings_dict in settings.DATABASES.items()
         if settings_dict.get("ENGINE") == ENGINE
         for problem in pooling_problems(alias, settings_dict)
