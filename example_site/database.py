@@ -28,8 +28,8 @@ from urllib.parse import parse_qs, urlparse
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-# django-tenants' backend, made safe behind a transaction-pooling PgBouncer (docs/deployment.md "Behind
-# PgBouncer"); it needs server-side cursors off.
+# django-tenants' backend, made safe behind a transaction-pooling PgBouncer ("Behind
+# PgBouncer" in docs/deployment.md); it needs server-side cursors off.
 ENGINE = "tenants.postgresql_backend"
 EMBEDDED_DATA_DIR = Path(__file__).resolve().parent.parent / ".pgdata"
 EMBEDDED_DATABASE_NAME = "switchyard"
