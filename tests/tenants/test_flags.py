@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -14,11 +14,13 @@ from django.db.models import QuerySet
 from django.template import engines
 from django.test import RequestFactory
 from django_tenants.utils import schema_context, tenant_context
-from waffle.utils import get_cache
+from waffle.utils import get_cache, get_setting
 
-from conditions import Context, Flag
+from conditions import Context, Flag, cache
+from conditions.snapshot import forget
 from tenants.flags import PlatformFlag, tenant_bucket, waffle_keys
 from tenants.models import Tenant
+from tests.conditions.conftest import switchyard_cache
 
 
 def request_for(tenant: Tenant, user: Any = None, path: str = "/") -> Any:
@@ -415,3 +417,49 @@ def test_no_public_schema_model_of_ours_points_at_users() -> None:
     for model in apps.get_app_config("tenants").get_models():
         related = {field.related_model for field in model._meta.get_fields()}
         assert User not in related, f"{model.__name__} relates to users across schemas"
+
+
+# A dead cache -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fresh_snapshot() -> Iterator[None]:
+    forget()
+    cache.reset()
+    yield
+    forget()
+    cache.reset()
+
+
+def test_platform_flags_keep_their_last_good_values_while_the_cache_is_down(
+    flag: PlatformFlag,
+    pro_tenant: Tenant,
+    free_tenant: Tenant,
+    fresh_snapshot: None,
+    django_assert_num_queries: Any,
+) -> None:
+    flag.plans = ["pro"]
+    flag.save()
+    assert Flag("beta").evaluate(Context(tenant=pro_tenant))
+    with switchyard_cache(), django_assert_num_queries(0):
+        for _ in range(3):  # never "everything off"
+            assert Flag("beta").evaluate(Context(tenant=pro_tenant))
+            assert not Flag("beta").evaluate(Context(tenant=free_tenant))
+
+
+def test_a_platform_flag_saved_while_the_cache_is_down_commits_and_is_served(
+    flag: PlatformFlag, pro_tenant: Tenant, fresh_snapshot: None, committing: Any
+) -> None:
+    flag.plans = ["pro"]
+    flag.save()
+    # waffle's cache is Switchyard's alias here too (the recommended set-up): both are down.
+    assert get_setting("CACHE_NAME") == "switchyard"
+    with switchyard_cache(bound=0.5):
+        assert Flag("beta").evaluate(Context(tenant=pro_tenant))
+        with committing():
+            flag.everyone = False
+            flag.save()  # no exception: not in the save, not in its on-commit flushes
+        with committing():
+            PlatformFlag.objects.filter(name="beta").update(staff=True)
+        assert PlatformFlag.objects.get(name="beta").everyone is False
+        assert not Flag("beta").evaluate(Context(tenant=pro_tenant))  # served at once here
