@@ -234,13 +234,15 @@ def _memo_loop(decisive: bool) -> AnyType:
     ``All`` of itself. Each operand of the node's ``_plan`` is a leaf (its memo key and its
     bound ``check``: memoised inline, a Python call less per leaf) or any other node (``None``
     and its bound ``truth``). Written once, it costs nothing against a loop per class:
-    ``decisive`` is a closure cell, not a class attribute read per call (measured on the
-    conditions benchmark, interleaved: within 1%). Typed ``Any``: mypy cannot check a method
-    assigned from a factory against the one it overrides.
+    ``decisive`` and ``outcome`` are default arguments, read as fast as constants (measured
+    on the conditions benchmark, interleaved: the same time as two hand-written loops; a
+    closure cell instead, 2% slower); callers never pass them. Typed ``Any``: mypy cannot
+    check a method assigned from a factory against the one it overrides.
     """
-    outcome = not decisive
 
-    def truth(self: AnyType, context: Context) -> Truth:
+    def truth(
+        self: AnyType, context: Context, decisive: bool = decisive, outcome: bool = not decisive
+    ) -> Truth:
         memo, unknown = context.memo, False
         for key, call in self._plan:
             if key is None:

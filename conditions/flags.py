@@ -60,19 +60,19 @@ class Flag(Leaf):
         entry = (context.lookups.get(SNAPSHOT) or snapshot(context)).flags.get(self.args[0])
         if entry is None:
             return self._missing(context)
-        # The common cases inline (see FlagEntry): settled by the row alone; the model's
-        # is_active_for_context; with a request, waffle's user step alone (its
-        # is_active_for_user, then the members).
+        # The common cases inline (see FlagEntry): settled by the row alone; with a request,
+        # waffle's user step alone (its is_active_for_user, then the members); the model's
+        # is_active_for_context.
         if entry.static is not None:
             return entry.static
-        if entry.for_context is not None:
-            return bool(entry.for_context(context))
         request = context.request
         if entry.user_rules_only and request is not None:
             user = getattr(request, "user", None)
             return bool(user) and bool(
                 entry.kinds(entry.flag, user) or (entry.has_members and entry.member(user))
             )
+        if entry.for_context is not None:
+            return bool(entry.for_context(context))
         return _evaluate(entry, context)
 
     def detail(self, context: Context) -> str:

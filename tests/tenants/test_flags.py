@@ -106,6 +106,23 @@ def test_a_flag_without_user_rules_skips_waffles_request_rules(
     assert flag.is_active(request_for(pro_tenant, owner))
 
 
+def test_waffles_user_rules_decide_for_the_requests_tenant_not_the_connections(
+    flag: PlatformFlag, pro_tenant: Tenant, public_tenant: Tenant
+) -> None:
+    # The connection is on the public schema (the platform, on the largest plan); the
+    # request is globex's. Only globex's plan may count, also once waffle's rules run.
+    assert public_tenant.plan == "enterprise"
+    flag.plans = ["enterprise"]
+    flag.staff = True
+    flag.save()
+    member = make_user(pro_tenant, "member")
+    assert not flag.is_active(request_for(pro_tenant, member))
+    assert not Flag("beta").evaluate(Context.from_request(request_for(pro_tenant, member)))
+    flag.languages = "de"  # waffle's full request rules run too
+    flag.save()
+    assert not flag.is_active(request_for(pro_tenant, member))
+
+
 def test_percent_of_tenants_is_a_stable_hash_that_only_grows() -> None:
     schemas = [f"tenant_{number}" for number in range(400)]
     flag = PlatformFlag(pk=1, name="rollout")
