@@ -1,11 +1,10 @@
 """django-waffle leaves: ``Flag``, ``Switch`` and ``Sample``, evaluated from the snapshot.
 
 A warm evaluation costs no query and no cache call: the rows come from the process's snapshot
-(``conditions.snapshot``) and waffle's own code decides them there (``conditions.waffle_rules``:
+(``conditions.snapshot``) and waffle's rules decide them there (``conditions.waffle_rules``:
 ``flag_is_active`` with a request, ``is_active_for_user`` without). A flag model with
 ``is_active_for_context(context)`` (a platform flag targeting tenants) is asked that instead.
-Explanations name the rule that decided: ``_explain_stock`` walks waffle's ``is_active`` step
-by step, the one copy of its order here, tested against waffle.
+Explanations name the rule that decided.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from conditions.snapshot import (
     snapshot_stamp_key,
 )
 from conditions.users import user_name
-from conditions.waffle_rules import CONTEXT, STOCK, FlagEntry, waffle_setting
+from conditions.waffle_rules import CONTEXT, STOCK, FlagEntry, decide, user_kind, waffle_setting
 
 __all__ = ["Flag", "Sample", "Switch", "flags_changed", "snapshot_stamp_key"]
 
@@ -96,7 +95,7 @@ def _evaluate(entry: FlagEntry, context: Context) -> bool:
     flag, request = entry.flag, context.request
     if request is not None:
         if entry.mode == STOCK:
-            return entry.is_active(request, read_only=False)
+            return decide(flag, request, False, entry.user_rule)[0]
         return bool(flag.is_active(request))
     user = context.user
     if user is None:
@@ -120,7 +119,7 @@ def _explain(entry: FlagEntry, context: Context) -> str:
     if request is None:
         return _explain_without_request(entry, context.user)
     if entry.mode == STOCK:
-        return _explain_stock(entry, request)[1]
+        return decide(flag, request, True, entry.user_rule)[1]
     return f"{type(flag).__name__}.is_active(request)"
 
 
@@ -137,88 +136,11 @@ def _explain_without_request(entry: FlagEntry, user: Any) -> str:
     if flag.everyone:
         return "everyone=on"
     # Off for everyone, waffle's is_active_for_user still matches listed users and groups.
-    rule = _kind(flag, user) if flag.everyone is None else None
+    rule = user_kind(flag, user) if flag.everyone is None else None
     rule = rule or entry.member(user)
     if rule:
         return f"{who}: {rule}"
     return "everyone=off" if flag.everyone is False else f"{who}: no user rule matched"
-
-
-def _explain_stock(entry: FlagEntry, request: Any) -> tuple[bool, str]:
-    """Return what waffle's ``is_active(request, read_only=True)`` answers, and the rule why.
-
-    waffle's steps in waffle's order; read only: it changes nothing on the request.
-    """
-    for step in (_overridden, _everyone, _testing, _language, _user, _percent):
-        decided = step(entry.flag, entry, request)
-        if decided is not None:
-            return decided
-    return False, "no rule matched"
-
-
-def _overridden(flag: Any, entry: FlagEntry, request: Any) -> tuple[bool, str] | None:
-    if waffle_setting("OVERRIDE") and flag.name in request.GET:
-        return request.GET[flag.name] == "1", f"overridden by ?{flag.name}= (WAFFLE_OVERRIDE)"
-    return None
-
-
-def _everyone(flag: Any, entry: FlagEntry, request: Any) -> tuple[bool, str] | None:
-    if flag.everyone is None:
-        return None
-    return bool(flag.everyone), f"everyone={'on' if flag.everyone else 'off'}"
-
-
-def _testing(flag: Any, entry: FlagEntry, request: Any) -> tuple[bool, str] | None:
-    if not flag.testing:
-        return None
-    cookie = waffle_setting("TEST_COOKIE") % flag.name
-    header = cookie.replace("_", "-")
-    if cookie in request.GET:
-        return request.GET[cookie] == "1", "testing mode (query/header)"
-    if header in request.headers:
-        return request.headers[header] == "1", "testing mode (query/header)"
-    if cookie in request.COOKIES:
-        return request.COOKIES[cookie] == "True", "testing mode (cookie)"
-    return None
-
-
-def _language(flag: Any, entry: FlagEntry, request: Any) -> tuple[bool, str] | None:
-    code = getattr(request, "LANGUAGE_CODE", None)
-    if flag.languages and code in [language.strip() for language in flag.languages.split(",")]:
-        return True, f"language {code}"
-    return None
-
-
-def _user(flag: Any, entry: FlagEntry, request: Any) -> tuple[bool, str] | None:
-    user = getattr(request, "user", None)
-    if not user:
-        return False, "no user on the request"
-    rule = _kind(flag, user) or entry.member(user)
-    return (True, rule) if rule else None
-
-
-def _kind(flag: Any, user: Any) -> str | None:
-    # The rules of waffle's AbstractBaseFlag.is_active_for_user past everyone, by name.
-    if flag.authenticated and user.is_authenticated:
-        return "authenticated users"
-    if flag.staff and getattr(user, "is_staff", False):
-        return "staff"
-    if flag.superusers and getattr(user, "is_superuser", False):
-        return "superusers"
-    return None
-
-
-def _percent(flag: Any, entry: FlagEntry, request: Any) -> tuple[bool, str] | None:
-    if not (flag.percent and flag.percent > 0):
-        return None
-    label = f"percent {flag.percent}%"
-    decided = getattr(request, "waffles", {}).get(flag.name)
-    if decided is not None:
-        return bool(decided[0]), f"{label}: decided for this request"
-    cookie = waffle_setting("COOKIE") % flag.name
-    if cookie in request.COOKIES:
-        return request.COOKIES[cookie] == "True", f"{label}: from cookie"
-    return False, f"{label}: not decided (read only)"
 
 
 @register_kind

@@ -28,7 +28,7 @@ from waffle.utils import get_cache, get_setting
 from conditions import cache
 from conditions.conf import settings as switchyard_settings
 from conditions.naming import suggestion
-from conditions.waffle_rules import needs_request, waffle_is_active, waffle_setting
+from conditions.waffle_rules import decide, needs_request, user_kind, waffle_setting
 from tenants.plans import validate_plan
 
 logger = logging.getLogger("switchyard.cache")
@@ -292,15 +292,15 @@ class PlatformFlag(AbstractBaseFlag):
         if request is None:
             return user is not None and bool(AbstractBaseFlag.is_active_for_user(self, user))
         if needs_request(self):
-            # waffle's is_active (testing, languages, user kinds, percent and its cookie),
-            # its user step waffle's own: not is_active_for_user above, which decides for
-            # the connection's tenant.
-            return waffle_is_active(self, request, read_only, self._user_kinds)
+            # waffle's request rules (testing, languages, the user kinds, percent and its
+            # cookie), as conditions decides them: the user kinds alone for the user step, not
+            # is_active_for_user above, which decides for the connection's tenant.
+            return decide(self, request, read_only, self._user_kind)[0]
         user = getattr(request, "user", None)
         return bool(user) and bool(AbstractBaseFlag.is_active_for_user(self, user))
 
-    def _user_kinds(self, user: Any) -> bool | None:
-        return AbstractBaseFlag.is_active_for_user(self, user)
+    def _user_kind(self, user: Any) -> str | None:
+        return user_kind(self, user)
 
     def describe_for_context(self, context: Any) -> str:
         """Return which rule decides the flag for ``context`` (shown by ``explain()``)."""

@@ -17,8 +17,8 @@ from waffle.models import Sample as WaffleSample
 from waffle.models import Switch as WaffleSwitch
 
 from conditions import Context, Flag, Sample, Switch
-from conditions.flags import _explain_stock
 from conditions.snapshot import snapshot
+from conditions.waffle_rules import decide
 from tests.conditions.conftest import make_request
 from tests.conditions.flags_app.models import ContextFlag, UserFlag
 
@@ -132,20 +132,22 @@ def test_without_a_request_flag_equals_waffles_is_active_for_user(
     assert not Flag("off_listed").evaluate(Context.from_request(make_request(matrix["listed"])))
 
 
-def test_explanations_agree_with_waffle(matrix: dict[str, Any]) -> None:
-    # The explanation's walk through waffle's rules (the one copy of their order) reaches
-    # waffle's answer, read only, on every row, user and kind of request.
+def test_read_only_decisions_agree_with_waffle(matrix: dict[str, Any]) -> None:
+    # decide(), the one copy of waffle's is_active (explanations use it read only), reaches
+    # waffle's answer on every row, user and kind of request.
     mismatches = []
     for row, (who, user) in itertools.product(FLAG_ROWS, matrix.items()):
         name = row["name"]
         entry = snapshot(Context()).flags[name]
         for variant, request in _requests(user, name).items():
             twin = _requests(user, name)[variant]
-            explained, reason = _explain_stock(entry, request)
+            explained, reason = decide(entry.flag, request, True, entry.user_rule)
             theirs = bool(waffle.flag_is_active(twin, name, read_only=True))
             if explained != theirs:
                 mismatches.append((name, who, variant, explained, theirs, reason))
-            assert not hasattr(request, "waffles")  # read only: the request is left alone
+            # What waffle leaves on the request, read only, is left the same.
+            assert getattr(request, "waffles", None) == getattr(twin, "waffles", None)
+            assert getattr(request, "waffle_tests", None) == getattr(twin, "waffle_tests", None)
     assert mismatches == []
 
 
