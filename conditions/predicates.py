@@ -12,7 +12,8 @@ from typing import Any
 
 from conditions.base import Leaf
 from conditions.context import Context
-from conditions.kinds import register_kind, suggestion
+from conditions.kinds import register_kind
+from conditions.naming import suggestion
 
 PredicateFunction = Callable[[Context], Any]
 

@@ -19,7 +19,8 @@ import re
 from dataclasses import dataclass
 
 from conditions.base import All, Always, Any, Condition, Never, Not
-from conditions.kinds import _kinds, suggestion
+from conditions.kinds import _kinds
+from conditions.naming import suggestion
 from conditions.quoting import BARE_ARGUMENT, quote
 
 __all__ = ["ConditionSyntaxError", "parse", "quote"]
