@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 from collections.abc import Collection, Iterable
 from typing import Any
 
@@ -24,9 +25,14 @@ from waffle.managers import FlagManager
 from waffle.models import AbstractBaseFlag
 from waffle.utils import get_cache, get_setting
 
+from conditions import cache
+from conditions.conf import settings as switchyard_settings
 from conditions.naming import suggestion
 from conditions.users import user_name
+from conditions.waffle_rules import decide, needs_request, user_kind, waffle_setting
 from tenants.plans import validate_plan
+
+logger = logging.getLogger("switchyard.cache")
 
 NO_USER_TARGETING = (
     "Platform flags cannot target single users: users live in each tenant's schema, so "
@@ -108,7 +114,30 @@ def waffle_keys(names: Iterable[str]) -> list[str]:
 
 def _flush_on_commit(names: Iterable[str]) -> None:
     keys = waffle_keys(names)  # computed now, not when the transaction commits
-    transaction.on_commit(lambda: get_cache().delete_many(keys))
+    transaction.on_commit(lambda: forget_in_waffles_cache(keys))
+
+
+def forget_in_waffles_cache(keys: list[str]) -> None:
+    """Delete ``keys`` from waffle's cache; a cache failure is logged, never raised.
+
+    It runs after the write committed: the write stands and returns normally. When waffle's
+    alias is Switchyard's (the recommended set-up), Switchyard's fault-tolerant accessor does
+    it, with its back-off and its warning once per interval.
+    """
+    if get_setting("CACHE_NAME") == switchyard_settings.CACHE:
+        cache.delete_many(keys)
+        return
+    try:
+        get_cache().delete_many(keys)
+    except Exception as error:
+        logger.warning(
+            "waffle's cache (alias %r) failed to delete %s: %s: %s; waffle's own API may "
+            "serve the old flag until the entries expire.",
+            get_setting("CACHE_NAME"),
+            ", ".join(keys),
+            type(error).__name__,
+            error,
+        )
 
 
 def current_tenant() -> Any:
@@ -179,6 +208,10 @@ class PlatformFlag(AbstractBaseFlag):
         flag._loaded_name = flag.name
         return flag
 
+    def flush(self) -> None:
+        """Forget this flag in waffle's cache (after a save or delete commits), never raising."""
+        forget_in_waffles_cache(self.get_flush_keys())
+
     def get_flush_keys(self, flush_keys: list[str] | None = None) -> list[str]:
         keys = super().get_flush_keys(flush_keys)
         if self._loaded_name and self._loaded_name != self.name:
@@ -222,42 +255,53 @@ class PlatformFlag(AbstractBaseFlag):
 
     def is_active_for_context(self, context: Any) -> bool:
         """Return whether the flag is on for a ``conditions.Context``: in memory, no query."""
-        if not self.pk:
-            return bool(get_setting("FLAG_DEFAULT"))
-        return self._decide(context.tenant, request=context.request, user=context.user)
+        # A loaded row is never "adding": one attribute, where the pk property costs a call.
+        if self._state.adding and not self.pk:
+            return bool(waffle_setting("FLAG_DEFAULT"))
+        return self._decide(context.tenant, context.request, context.user, False)
+
+    def is_active_for_every_context(self) -> bool | None:
+        """Return the answer no context can change (everyone on or off), else None.
+
+        The ``Flag`` condition's snapshot asks it once per load instead of asking
+        ``is_active_for_context`` per evaluation.
+        """
+        if waffle_setting("OVERRIDE"):
+            return None  # ?name=1 or ?name=0 on a request decides first
+        return self.everyone
 
     def is_active(self, request: HttpRequest, read_only: bool = False) -> bool | None:
         """Waffle's API (``flag_is_active``, ``{% flag %}``): decide for the request's tenant."""
         if not self.pk:
             return super().is_active(request, read_only)  # waffle's missing-flag handling
         tenant = getattr(request, "tenant", None) or current_tenant()
-        return self._decide(tenant, request=request, read_only=read_only)
+        return self._decide(tenant, request, None, read_only)
 
     def is_active_for_user(self, user: Any) -> bool | None:
         """Waffle's API without a request: decide for ``user`` on the connection's tenant."""
-        return self._decide(current_tenant(), user=user)
+        return self._decide(current_tenant(), None, user, False)
 
-    def _decide(
-        self,
-        tenant: Any,
-        *,
-        request: HttpRequest | None = None,
-        user: Any = None,
-        read_only: bool = False,
-    ) -> bool:
-        if request is not None and get_setting("OVERRIDE") and self.name in request.GET:
+    def _decide(self, tenant: Any, request: HttpRequest | None, user: Any, read_only: bool) -> bool:
+        # WAFFLE_OVERRIDE and everyone come first, as in waffle; then the tenant targeting;
+        # then waffle's own rules for the request or the user.
+        if request is not None and self.name in request.GET and waffle_setting("OVERRIDE"):
             return request.GET[self.name] == "1"
         if self.everyone is not None:
             return self.everyone
         if self.is_active_for_tenant(tenant):
             return True
-        if not self._has_user_rules():
-            return False  # nothing below could turn it on: skip waffle's per-request rules
-        if request is not None:
-            # Waffle's own request rules: testing cookies, languages, staff/superusers/
-            # authenticated, and the per-request percentage with its cookie.
-            return bool(AbstractBaseFlag.is_active(self, request, read_only))
-        return user is not None and bool(AbstractBaseFlag.is_active_for_user(self, user))
+        if request is None:
+            return user is not None and bool(AbstractBaseFlag.is_active_for_user(self, user))
+        if needs_request(self):
+            # waffle's request rules (testing, languages, the user kinds, percent and its
+            # cookie), as conditions decides them: the user kinds alone for the user step, not
+            # is_active_for_user above, which decides for the connection's tenant.
+            return decide(self, request, read_only, self._user_kind)[0]
+        user = getattr(request, "user", None)
+        return bool(user) and bool(AbstractBaseFlag.is_active_for_user(self, user))
+
+    def _user_kind(self, user: Any) -> str | None:
+        return user_kind(self, user)
 
     def describe_for_context(self, context: Any) -> str:
         """Return which rule decides the flag for ``context`` (shown by ``explain()``)."""
@@ -300,14 +344,7 @@ class PlatformFlag(AbstractBaseFlag):
 
     def _has_user_rules(self) -> bool:
         # Waffle's request/user rules that can still switch the flag on past the tenant rules.
-        return bool(
-            self.testing
-            or self.percent
-            or self.languages
-            or self.staff
-            or self.superusers
-            or self.authenticated
-        )
+        return needs_request(self) or bool(self.staff or self.superusers or self.authenticated)
 
 
 def flag_deleted(sender: Any, instance: PlatformFlag, **kwargs: Any) -> None:

@@ -17,6 +17,8 @@ from waffle.models import Sample as WaffleSample
 from waffle.models import Switch as WaffleSwitch
 
 from conditions import Context, Flag, Sample, Switch
+from conditions.snapshot import snapshot
+from conditions.waffle_rules import decide
 from tests.conditions.conftest import make_request
 from tests.conditions.flags_app.models import ContextFlag, UserFlag
 
@@ -34,6 +36,8 @@ FLAG_ROWS: list[dict[str, Any]] = [
     {"name": "percent", "percent": "50.0", "superusers": False},
     {"name": "rollout", "percent": "30.0", "rollout": True, "superusers": False},
     {"name": "all_percent", "percent": "99.9", "superusers": False, "staff": True},
+    # Off for everyone; waffle's is_active_for_user (no request) still matches listed users.
+    {"name": "off_listed", "everyone": False},
 ]
 
 
@@ -51,7 +55,7 @@ def matrix(user_flags: type[UserFlag], make_user: Any) -> dict[str, Any]:
     users["grouped"].groups.add(testers)
     for row in FLAG_ROWS:
         flag = UserFlag.objects.create(**row)
-        if row["name"] == "users":
+        if row["name"] in ("users", "off_listed"):
             flag.users.add(users["listed"])
         if row["name"] == "groups":
             flag.groups.add(testers)
@@ -95,6 +99,56 @@ def test_flag_equals_waffle_flag_is_active(matrix: dict[str, Any]) -> None:
             )
     assert mismatches == []
     assert results == {True, False}
+
+
+def test_with_override_flag_equals_waffle_flag_is_active(
+    matrix: dict[str, Any], settings: SettingsWrapper
+) -> None:
+    settings.WAFFLE_OVERRIDE = True
+    mismatches = []
+    for row, (who, user) in itertools.product(FLAG_ROWS, matrix.items()):
+        name = row["name"]
+        for query in ({name: "1"}, {name: "0"}, {}):
+            ours = Flag(name).evaluate(Context.from_request(make_request(user, **query)))
+            theirs = bool(waffle.flag_is_active(make_request(user, **query), name))
+            if ours != theirs and name not in ("percent", "rollout"):  # drawn at random
+                mismatches.append((name, who, query, ours, theirs))
+    assert mismatches == []
+
+
+def test_without_a_request_flag_equals_waffles_is_active_for_user(
+    matrix: dict[str, Any],
+) -> None:
+    mismatches = []
+    for row, (who, user) in itertools.product(FLAG_ROWS, matrix.items()):
+        name = row["name"]
+        ours = Flag(name).evaluate(Context(user=user, strict=True))
+        # waffle's own method on the database row (its cache, and a query for groups).
+        theirs = bool(UserFlag.objects.get(name=name).is_active_for_user(user))
+        if ours != theirs:
+            mismatches.append((name, who, ours, theirs))
+    assert mismatches == []
+    assert Flag("off_listed").evaluate(Context(user=matrix["listed"]))
+    assert not Flag("off_listed").evaluate(Context.from_request(make_request(matrix["listed"])))
+
+
+def test_read_only_decisions_agree_with_waffle(matrix: dict[str, Any]) -> None:
+    # decide(), the one copy of waffle's is_active (explanations use it read only), reaches
+    # waffle's answer on every row, user and kind of request.
+    mismatches = []
+    for row, (who, user) in itertools.product(FLAG_ROWS, matrix.items()):
+        name = row["name"]
+        entry = snapshot(Context()).flags[name]
+        for variant, request in _requests(user, name).items():
+            twin = _requests(user, name)[variant]
+            explained, reason = decide(entry.flag, request, True, entry.user_rule)
+            theirs = bool(waffle.flag_is_active(twin, name, read_only=True))
+            if explained != theirs:
+                mismatches.append((name, who, variant, explained, theirs, reason))
+            # What waffle leaves on the request, read only, is left the same.
+            assert getattr(request, "waffles", None) == getattr(twin, "waffles", None)
+            assert getattr(request, "waffle_tests", None) == getattr(twin, "waffle_tests", None)
+    assert mismatches == []
 
 
 def test_percent_draw_is_stored_on_the_request_like_waffle(matrix: dict[str, Any]) -> None:
@@ -201,8 +255,9 @@ def test_warm_flags_cost_no_query_and_no_cache_call(
     with CaptureQueriesContext(connection) as cold:
         for name in names:
             Flag(name).evaluate(Context.from_request(make_request(user)))
-    # The snapshot (flags, their users, their groups, switches, samples), the user's groups.
-    assert len([q for q in cold.captured_queries if not q["sql"].startswith("SET ")]) == 6
+    # The snapshot (flags, their users and groups, switches, samples: one query), the
+    # user's groups.
+    assert len([q for q in cold.captured_queries if not q["sql"].startswith("SET ")]) == 2
     with django_assert_num_queries(0):
         for _ in range(3):
             context = Context.from_request(make_request(user))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -14,11 +14,13 @@ from django.db.models import QuerySet
 from django.template import engines
 from django.test import RequestFactory
 from django_tenants.utils import schema_context, tenant_context
-from waffle.utils import get_cache
+from waffle.utils import get_cache, get_setting
 
-from conditions import Context, Flag
+from conditions import Context, Flag, cache
+from conditions.snapshot import forget
 from tenants.flags import PlatformFlag, tenant_bucket, waffle_keys
 from tenants.models import Tenant
+from tests.conditions.conftest import switchyard_cache
 
 
 def request_for(tenant: Tenant, user: Any = None, path: str = "/") -> Any:
@@ -102,6 +104,23 @@ def test_a_flag_without_user_rules_skips_waffles_request_rules(
     assert not flag.is_active(request_for(pro_tenant, owner))
     flag.staff = True  # now waffle's user rules can switch it on
     assert flag.is_active(request_for(pro_tenant, owner))
+
+
+def test_waffles_user_rules_decide_for_the_requests_tenant_not_the_connections(
+    flag: PlatformFlag, pro_tenant: Tenant, public_tenant: Tenant
+) -> None:
+    # The connection is on the public schema (the platform, on the largest plan); the
+    # request is globex's. Only globex's plan may count, also once waffle's rules run.
+    assert public_tenant.plan == "enterprise"
+    flag.plans = ["enterprise"]
+    flag.staff = True
+    flag.save()
+    member = make_user(pro_tenant, "member")
+    assert not flag.is_active(request_for(pro_tenant, member))
+    assert not Flag("beta").evaluate(Context.from_request(request_for(pro_tenant, member)))
+    flag.languages = "de"  # waffle's full request rules run too
+    flag.save()
+    assert not flag.is_active(request_for(pro_tenant, member))
 
 
 def test_percent_of_tenants_is_a_stable_hash_that_only_grows() -> None:
@@ -440,3 +459,49 @@ def test_without_a_request_the_explanation_says_so_like_stock_flags(
         # With a request, waffle's request rules decide, as before.
         with_request = Context.from_request(request_for(pro_tenant, staffer))
         assert "(no request)" not in Flag("beta").explain(with_request).detail
+
+
+# A dead cache -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fresh_snapshot() -> Iterator[None]:
+    forget()
+    cache.reset()
+    yield
+    forget()
+    cache.reset()
+
+
+def test_platform_flags_keep_their_last_good_values_while_the_cache_is_down(
+    flag: PlatformFlag,
+    pro_tenant: Tenant,
+    free_tenant: Tenant,
+    fresh_snapshot: None,
+    django_assert_num_queries: Any,
+) -> None:
+    flag.plans = ["pro"]
+    flag.save()
+    assert Flag("beta").evaluate(Context(tenant=pro_tenant))
+    with switchyard_cache(), django_assert_num_queries(0):
+        for _ in range(3):  # never "everything off"
+            assert Flag("beta").evaluate(Context(tenant=pro_tenant))
+            assert not Flag("beta").evaluate(Context(tenant=free_tenant))
+
+
+def test_a_platform_flag_saved_while_the_cache_is_down_commits_and_is_served(
+    flag: PlatformFlag, pro_tenant: Tenant, fresh_snapshot: None, committing: Any
+) -> None:
+    flag.plans = ["pro"]
+    flag.save()
+    # waffle's cache is Switchyard's alias here too (the recommended set-up): both are down.
+    assert get_setting("CACHE_NAME") == "switchyard"
+    with switchyard_cache(bound=0.5):
+        assert Flag("beta").evaluate(Context(tenant=pro_tenant))
+        with committing():
+            flag.everyone = False
+            flag.save()  # no exception: not in the save, not in its on-commit flushes
+        with committing():
+            PlatformFlag.objects.filter(name="beta").update(staff=True)
+        assert PlatformFlag.objects.get(name="beta").everyone is False
+        assert not Flag("beta").evaluate(Context(tenant=pro_tenant))  # served at once here
