@@ -58,14 +58,21 @@ def on_public_schema(tenant: Any = None, using: str = DEFAULT_DB_ALIAS) -> bool:
     return schema == public_schema()
 
 
-def current_tenant(using: str = DEFAULT_DB_ALIAS) -> Any:
-    """Return the tenant the connection is set to (None: no tenant, or only a schema name)."""
+def current_tenant(using: str = DEFAULT_DB_ALIAS, *, load: bool = False) -> Any:
+    """Return the tenant the connection is set to (None: no tenant, or only a schema name).
+
+    With ``load``, a schema set by name only (``schema_context``) is looked up as the tenant
+    model's row (one query; None when no tenant has that schema).
+    """
     if not tenants_installed(using):
         return None
-    from django_tenants.utils import get_tenant_model
-
+    model = tenant_model()
     tenant = getattr(connections[using], "tenant", None)
-    return tenant if isinstance(tenant, get_tenant_model()) else None
+    if tenant is None or isinstance(tenant, model):
+        return tenant
+    if not load:
+        return None
+    return model._default_manager.using(using).filter(schema_name=tenant.schema_name).first()
 
 
 def tenant_model() -> Any:

@@ -30,6 +30,7 @@ from conditions.conf import settings as switchyard_settings
 from conditions.naming import suggestion
 from conditions.users import user_name
 from conditions.waffle_rules import decide, needs_request, user_kind, waffle_setting
+from engine import tenancy
 from tenants.plans import validate_plan
 
 logger = logging.getLogger("switchyard.cache")
@@ -142,12 +143,7 @@ def forget_in_waffles_cache(keys: list[str]) -> None:
 
 def current_tenant() -> Any:
     """Return the tenant the connection is on, loading it when it is only a schema name."""
-    tenant = getattr(connection, "tenant", None)
-    if tenant is None or hasattr(tenant, "plan"):
-        return tenant
-    from tenants.models import Tenant
-
-    return Tenant.objects.filter(schema_name=tenant.schema_name).first() or tenant
+    return tenancy.current_tenant(load=True) or getattr(connection, "tenant", None)
 
 
 class PlatformFlag(AbstractBaseFlag):

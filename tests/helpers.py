@@ -32,7 +32,8 @@ def make_user(
         if superuser:
             user = User.objects.create_superuser(username, f"{username}@example.com", PASSWORD)
         else:
-            user = User.objects.create_user(username, password=PASSWORD, is_staff=staff, **fields)
+            fields.setdefault("is_staff", staff)
+            user = User.objects.create_user(username, password=PASSWORD, **fields)
         for perm in (*perms, *permissions):
             app_label, codename = perm.split(".")
             user.user_permissions.add(

@@ -6,11 +6,11 @@ import contextlib
 import os
 import uuid
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from django.test import RequestFactory
@@ -18,6 +18,7 @@ from django.test.utils import override_settings
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from conditions import cache, snapshot
+from tests import helpers
 from tests.conditions.flags_app.models import ContextFlag, UserFlag
 
 # Nothing listens there: every call fails at once (connection refused), as in an outage.
@@ -119,7 +120,5 @@ def make_request(user: Any = None, path: str = "/", **query: str) -> HttpRequest
 
 @pytest.fixture
 def make_user(db: None) -> Any:
-    def make(username: str, **fields: Any) -> Any:
-        return get_user_model().objects.create_user(username, **fields)
-
-    return make
+    """``tests.helpers.make_user`` in the connection's schema."""
+    return partial(helpers.make_user, None)

@@ -21,6 +21,7 @@ from conditions.snapshot import forget
 from tenants.flags import PlatformFlag, tenant_bucket, waffle_keys
 from tenants.models import Tenant
 from tests.conditions.conftest import switchyard_cache
+from tests.helpers import make_user
 
 
 def request_for(tenant: Tenant, user: Any = None, path: str = "/") -> Any:
@@ -29,11 +30,6 @@ def request_for(tenant: Tenant, user: Any = None, path: str = "/") -> Any:
     request.tenant = tenant
     request.user = user if user is not None else AnonymousUser()
     return request
-
-
-def make_user(tenant: Tenant, username: str, **fields: Any) -> Any:
-    with tenant_context(tenant):
-        return get_user_model().objects.create_user(username, **fields)
 
 
 @pytest.fixture
