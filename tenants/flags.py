@@ -330,13 +330,7 @@ class PlatformFlag(AbstractBaseFlag):
 
     def _user_rule(self, user: Any) -> str:
         """Return which of waffle's user rules turns the flag on for ``user`` (no request)."""
-        if self.authenticated and user.is_authenticated:
-            return "authenticated users"
-        if self.staff and getattr(user, "is_staff", False):
-            return "staff"
-        if self.superusers and getattr(user, "is_superuser", False):
-            return "superusers"
-        return "no user rule matched"
+        return user_kind(self, user) or "no user rule matched"
 
     def _has_user_rules(self) -> bool:
         # Waffle's request/user rules that can still switch the flag on past the tenant rules.
