@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django_tenants.utils import get_public_schema_name, tenant_context
+from django.db.models import QuerySet
+from django_tenants.utils import get_public_schema_name
 
 from conditions import Context
 from engine.audit import InactiveSelection, audit_selections
@@ -21,6 +22,7 @@ from engine.exceptions import NoStrategyAvailable
 from engine.namespace import StrategyNamespace
 from engine.registry import Registry, registries
 from engine.resolution import Reason
+from engine.storage.reads import read_many
 from tenants.models import Tenant
 
 
@@ -139,20 +141,28 @@ def _flag_state(flag: Any, tenant: Tenant) -> str:
 
 def all_tenants() -> list[Tenant]:
     """Return every tenant but the public (platform) one, by schema name."""
-    return list(
-        Tenant.objects.exclude(schema_name=get_public_schema_name()).order_by("schema_name")
-    )
+    return list(tenants_queryset())
+
+
+def tenants_queryset() -> QuerySet[Tenant]:
+    """Every tenant but the public (platform) one, by schema name (for pages that paginate)."""
+    return Tenant.objects.exclude(schema_name=get_public_schema_name()).order_by("schema_name")
 
 
 def strategies_in_force(tenants: Iterable[Tenant] | None = None) -> list[TenantStrategies]:
-    """Return, for every tenant, each registry's strategy in force and whether it was chosen."""
+    """Return, for every tenant, each registry's strategy in force and whether it was chosen.
+
+    The tenants' selections are read together (``engine.storage.reads.read_many``): one cache
+    round trip for the whole list, and one query for the tenants the cache did not answer.
+    """
     keyed = _registries()
+    chosen = list(all_tenants() if tenants is None else tenants)
+    contexts = [Context(tenant=tenant) for tenant in chosen]
+    read_many(contexts)
     report = []
-    for tenant in all_tenants() if tenants is None else tenants:
-        # One namespace: one cache round trip for all registries.
-        namespace = StrategyNamespace(Context(tenant=tenant))
-        with tenant_context(tenant):
-            states = tuple(_state(registry, namespace) for registry in keyed)
+    for tenant, context in zip(chosen, contexts, strict=True):
+        namespace = StrategyNamespace(context)
+        states = tuple(_state(registry, namespace) for registry in keyed)
         report.append(TenantStrategies(tenant.schema_name, tenant.name, tenant.plan, states))
     return report
 

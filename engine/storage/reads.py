@@ -21,7 +21,8 @@ from django.core.exceptions import SynchronousOnlyOperation
 from django.db import connections, router
 
 from conditions import Context
-from conditions.prefetch import prefetch
+from conditions import cache as switchyard_cache
+from conditions.prefetch import prefetch, required_keys
 from engine import tenancy
 from engine.resolution import StoredSelections
 from engine.storage import cache, generations
@@ -157,3 +158,72 @@ def _user_pk(user: Any) -> Any:
     if user is None or not getattr(user, "is_authenticated", False):
         return None
     return getattr(user, "pk", None)
+
+
+def read_many(contexts: list[Context], using: str | None = None) -> None:
+    """Read the tenant-level selections of many contexts (one per tenant) at once.
+
+    For platform-wide pages: one cache round trip for every context's keys and the conditions'
+    required keys, and for what is missing or stale one query for all those schemas' rows
+    and generations. Each context is then memoised as ``stored_selections`` would have left
+    it, so resolving its registries costs nothing more. Contexts with a user are refused:
+    users' selections are read per request.
+    """
+    if any(_user_pk(context.user) is not None for context in contexts):
+        raise ValueError("read_many() reads tenant-level selections: pass contexts without users")
+    using = using or router.db_for_read(selection_model())
+    schemas = [tenancy.schema_of(context.tenant, using) for context in contexts]
+    keys = [cache.key_for(schema) for schema in schemas]
+    found = prefetch_many(contexts, keys)
+    stale = [
+        schema
+        for schema, key in zip(schemas, keys, strict=True)
+        if not _usable(found.get(key), generations.latest(generations.scope_of(schema), using))
+    ]
+    loaded = _query_many(stale, using) if stale else {}
+    for context, schema, key in zip(contexts, schemas, keys, strict=True):
+        if schema in loaded:
+            choices, seq = loaded[schema]
+            generations.learned(generations.scope_of(schema), seq)
+            entry = found.get(key)
+            if entry is None or isinstance(entry, tuple):  # never over an invalidation marker
+                cache.fill({key: (seq, choices)}, replace=[key] if entry is not None else [])
+        else:
+            choices = found[key][1]
+        context.extra[MEMO] = _stored(schema, None, dict(choices))
+
+
+def prefetch_many(contexts: list[Context], keys: list[str]) -> dict[str, Any]:
+    """Fetch ``keys`` and the conditions' required keys once; fill every context's prefetch."""
+    required = required_keys()
+    found = switchyard_cache.get_many([*keys, *required])
+    for context in contexts:
+        context.prefetched = {key: found.get(key) for key in required}
+    return found
+
+
+def _query_many(schemas: list[str], using: str) -> dict[str, tuple[dict[str, str], int]]:
+    """Read the tenant-level rows and generation of every schema in ``schemas``: one query."""
+    table = selection_model()._meta.db_table
+    parts = [
+        f"SELECT %s, registry, slug FROM {tenancy.quoted_table(table, schema, using)} "
+        "WHERE user_id IS NULL"
+        for schema in schemas
+    ]
+    sql = (
+        f"SELECT scope, NULL, seq::text FROM {generations.table(using)} WHERE scope = ANY(%s) "
+        f"UNION ALL {' UNION ALL '.join(parts)}"
+    )
+    params: list[Any] = [[generations.scope_of(schema) for schema in schemas], *schemas]
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    result: dict[str, tuple[dict[str, str], int]] = {schema: ({}, 0) for schema in schemas}
+    by_scope = {generations.scope_of(schema): schema for schema in schemas}
+    for first, registry, value in rows:
+        if registry is None:  # a generation row: (scope, NULL, seq)
+            schema = by_scope[first]
+            result[schema] = (result[schema][0], int(value))
+        else:
+            result[first][0][registry] = value
+    return result

@@ -205,7 +205,7 @@ def test_a_registry_with_nothing_available_is_reported_not_raised(free_tenant: T
         assert "No strategy of 'premium' is available" in state.error
 
 
-def test_reports_cost_one_read_per_tenant_and_nothing_per_registry_when_warm(
+def test_reports_read_every_tenant_in_one_query_and_nothing_per_registry_when_warm(
     exports: type[Registry], free_tenant: Tenant, pro_tenant: Tenant, enterprise_tenant: Tenant
 ) -> None:
     strategies_in_force()  # loads the flag snapshot and every tenant's selections
@@ -215,7 +215,7 @@ def test_reports_cost_one_read_per_tenant_and_nothing_per_registry_when_warm(
         caches["switchyard"].clear()
         strategies_in_force()
     reads = [q for q in cold.captured_queries if "engine_selection" in q["sql"]]
-    assert len(reads) == 3  # one per tenant, for all the registries together
+    assert len(reads) == 1  # one for every tenant and registry together (read_many)
     with CaptureQueriesContext(connection) as warm:
         strategies_in_force()
     statements = [q for q in warm.captured_queries if not q["sql"].startswith("SET ")]

@@ -10,6 +10,7 @@ from django.test import Client
 from django_tenants.utils import schema_context, tenant_context
 
 from conditions import Context
+from conditions import cache as switchyard_cache
 from example_site.strategies import PaymentGateways
 from tenants.models import Tenant
 
@@ -69,3 +70,33 @@ def test_tenant_sites_have_no_platform_page(free_tenant: Tenant) -> None:
     with tenant_context(free_tenant):  # the session and the login belong to acme's schema
         client.force_login(owner)
     assert client.get("/platform/").status_code == 404
+
+
+def test_the_page_is_paginated_and_costs_the_same_queries_whatever_the_page_size(
+    platform_staff: Client, free_tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tenants import views
+
+    def queries(per_page: int, page: str = "1") -> tuple[Any, int]:
+        monkeypatch.setattr(views, "TENANTS_PER_PAGE", per_page)
+        switchyard_cache.cache().clear()
+        with CaptureQueriesContext(connection) as captured:
+            data = platform_staff.get("/platform/", {"format": "json", "page": page}).json()
+        return data, sum(not q["sql"].startswith("SET ") for q in captured.captured_queries)
+
+    one, cold_one = queries(1)
+    assert (one["page"], one["pages"]) == (1, 3)  # acme, globex, initech
+    assert [tenant["tenant"] for tenant in one["tenants"]] == ["acme"]
+    third, _ = queries(1, "3")
+    assert [tenant["tenant"] for tenant in third["tenants"]] == ["initech"]
+    every, cold_every = queries(100)
+    assert len(every["tenants"]) == 3
+    assert cold_every == cold_one  # reads are batched across the page's tenants
+    assert cold_every <= 10
+    hostile, _ = queries(1, "9" * 40)  # a page past the end: the last page, not a 500
+    assert hostile["page"] == 3
+    words, _ = queries(1, "first")  # a page that is no number: the first page
+    assert words["page"] == 1
