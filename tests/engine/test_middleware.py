@@ -14,38 +14,18 @@ from django.http import HttpRequest, HttpResponse
 from django.template import Context as TemplateContext
 from django.template import Template
 from django.test import AsyncClient, Client, RequestFactory, override_settings
-from django_tenants.utils import schema_context, tenant_context
+from django_tenants.utils import tenant_context
 
 from conditions import Context, Permission
-from conditions import cache as switchyard_cache
 from engine import NoStrategyAvailable, Reason, StrategyNamespace
 from engine.middleware import AsyncStrategyMiddleware, StrategyMiddleware
-from engine.storage.writes import write_selection
 from engine.testing import override_condition
 from example_site.strategies import Card, Crypto, Invoice
 from tenants.models import Tenant
 from tests.engine.core_support import ExtraIs
-from tests.transactions import committed
+from tests.helpers import get, store
 
 TEST_URLS = override_settings(ROOT_URLCONF="tests.engine.urls_core")
-
-
-def get(host: str, path: str = "/") -> Any:
-    """GET ``path`` on ``host``; the dashboard ("/") as a user of the tenant without any
-    permission or group (an anonymous visitor gets the public page instead)."""
-    client = Client(HTTP_HOST=host)
-    if path == "/":
-        with schema_context(host.split(".")[0]):  # the login lives in the tenant's schema
-            visitor, _ = get_user_model().objects.get_or_create(username="visitor")
-            client.force_login(visitor)
-    return client.get(path)
-
-
-def store(tenant: Tenant, slug: str) -> None:
-    """Store and commit ``slug``, then let the invalidation settle (the markers' grace)."""
-    with committed():  # as if the write's transaction had committed: the cache is invalidated
-        write_selection("payments", slug, via="api", tenant=tenant)
-    switchyard_cache.cache().clear()
 
 
 @TEST_URLS
