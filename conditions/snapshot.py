@@ -21,6 +21,10 @@ The cache is never trusted alone (``SWITCHYARD["STALENESS_BOUND"]``, 10 s by def
   revalidated the same way at most once per bound; a process without one loads it.
 - ``flags_changed()`` never raises: a save commits and returns; a stamp that could not be
   written is logged once per interval (``conditions.cache``) and this process reloads anyway.
+
+Other apps' platform-wide rows that must be read like the flags (the engine's platform strategy
+state) ride along as *parts* (``register_part``): one more JSON column of the same query,
+covered by the same digest and stamp, so they cost no query and no cache call when warm either.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from dataclasses import field as dataclass_field
 from decimal import Decimal
 from typing import Any
 
@@ -75,6 +80,8 @@ class Snapshot:
     # Loaded while this thread's transaction held uncommitted waffle changes: valid only
     # while those changes' on-commit callbacks are still pending on that connection.
     pending: tuple[Any, tuple[Callable[[], None], ...]] | None = None
+    # What each registered part built from its rows (see register_part), by name.
+    parts: dict[str, Any] = dataclass_field(default_factory=dict)
 
     def is_current(self, stamp: Any) -> bool:
         """Return whether the copy may serve a context that read ``stamp`` from the cache."""
@@ -116,6 +123,15 @@ def snapshot(context: Context) -> Snapshot:
     return found
 
 
+def share(contexts: list[Context]) -> None:
+    """Make ``contexts`` read together (a platform page's tenants) use one snapshot: the first
+    one's, so a stamp missing from their shared prefetch costs one reload, not one each."""
+    if contexts:
+        found = snapshot(contexts[0])
+        for context in contexts[1:]:
+            context.lookups[SNAPSHOT] = found
+
+
 def flags_changed(using: str | None = None) -> None:
     """Make every process reload waffle's data: now, and again when the transaction commits.
 
@@ -132,6 +148,34 @@ def flags_changed(using: str | None = None) -> None:
 
         marker.switchyard_snapshot = True  # type: ignore[attr-defined]
         transaction.on_commit(marker, using=using)
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """Rows of another app loaded with the flags: ``sql(alias)`` is one JSON value, ``build``
+    turns its decoded form into what ``Snapshot.parts[name]`` holds."""
+
+    name: str
+    sql: Callable[[str], str]
+    build: Callable[[Any], Any]
+
+
+_parts: dict[str, Part] = {}
+
+
+def register_part(name: str, sql: Callable[[str], str], build: Callable[[Any], Any]) -> None:
+    """Load the rows ``sql`` selects with every snapshot, under the same stamp and digest.
+
+    Their writers call ``flags_changed()`` like waffle's do. The tables must be in the same
+    database as waffle's (the snapshot's one query reads them all).
+    """
+    _parts[name] = Part(name, sql, build)
+    forget()
+
+
+def last_loaded() -> Snapshot | None:
+    """Return the snapshot this process last loaded, however old (None: none yet)."""
+    return _current
 
 
 def forget() -> None:
@@ -246,7 +290,7 @@ def _load(stamp: str | None) -> Snapshot:
     with connections[alias].cursor() as cursor:
         cursor.execute(f"SELECT doc, {_DIGEST} FROM (SELECT {_document(alias)} AS doc) rows")
         document, fingerprint = cursor.fetchone()
-    flags, users, groups, switches, samples = json.loads(document, parse_float=Decimal)
+    flags, users, groups, switches, samples, *extra = json.loads(document, parse_float=Decimal)
     user_ids, group_ids = _members(users), _members(groups)
     entries = {}
     for flag in _instances(flag_model, alias, flags):
@@ -260,6 +304,7 @@ def _load(stamp: str | None) -> Snapshot:
         fingerprint,
         _deadline(),
         _pending(alias),
+        {part.name: part.build(rows) for part, rows in zip(_parts.values(), extra, strict=True)},
     )
 
 
@@ -287,6 +332,7 @@ def _document(alias: str) -> str:
         users, groups = _pairs(flag_model, "users", alias), _pairs(flag_model, "groups", alias)
     parts = [_rows(flag_model, alias), users, groups]
     parts += [_rows(switch_model, alias), _rows(sample_model, alias)]
+    parts += [part.sql(alias) for part in _parts.values()]
     return f"json_build_array({', '.join(parts)})::text"
 
 

@@ -13,7 +13,13 @@ class EngineConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         from engine import checks  # noqa: F401 - registers the system checks
         from engine.discovery import autodiscover
+        from engine.platform import load
+        from engine.platform.sync import sync_after_migrate
 
         autodiscover()
+        load.register()  # the platform state is read with the flag snapshot
+        post_migrate.connect(sync_after_migrate, sender=self, dispatch_uid="switchyard_sync")

@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 from conditions import Context, Explanation
 from engine.exceptions import NoStrategyAvailable
+from engine.platform.state import NO_PLATFORM_STATE, PlatformState, Status
 from engine.resolution import (
     NOTHING_STORED,
     Resolution,
     Skipped,
     StoredSelections,
     explain_strategy,
+    offered,
     resolve,
 )
 
@@ -26,17 +28,30 @@ class StrategyExplanation:
     """One strategy of a registry: whether it is available, why, and whether it is in force."""
 
     strategy_class: type[Strategy]
-    available: bool
+    available: bool  # offered: its condition is met and the platform allows it
     in_force: bool
     explanation: Explanation
+    status: Status = Status.ACTIVE  # the platform's status of it for this context
+    note: str = ""  # the platform's note
 
     @property
     def slug(self) -> str:
         return self.strategy_class.slug
 
+    @property
+    def platform_text(self) -> str:
+        """Why the platform keeps it from being offered ("" when it does not)."""
+        if self.status is Status.DISABLED:
+            return "disabled by the platform" + (f": {self.note}" if self.note else "")
+        if self.status is Status.RESERVE and not self.available and self.explanation.result:
+            return "held in reserve by the platform while an active strategy is available"
+        return ""
+
     def lines(self) -> list[str]:
         mark = "✓" if self.available else "✗"
         notes = " [in force]" if self.in_force else ""
+        if self.platform_text:
+            notes += f" [{self.platform_text}]"
         head = f"  {mark} {self.slug} ({self.strategy_class.label}){notes}"
         return [head, *(f"    {line}" for line in self.explanation.lines())]
 
@@ -47,6 +62,8 @@ class StrategyExplanation:
             "priority": self.strategy_class.priority,
             "available": self.available,
             "in_force": self.in_force,
+            "status": self.status.value,
+            "note": self.note,
             "explanation": self.explanation.as_dict(),
         }
 
@@ -107,22 +124,31 @@ def explain(
     context: Context,
     stored: StoredSelections = NOTHING_STORED,
     resolution: Resolution | None = None,
+    platform: PlatformState = NO_PLATFORM_STATE,
 ) -> RegistryExplanation:
     """Explain every strategy of ``registry`` in ``context`` (reusing ``resolution`` if given).
 
-    Pure, like ``engine.resolution``: ``stored`` is what the tenant and user stored.
+    Pure, like ``engine.resolution``: ``stored`` is what the tenant and user stored,
+    ``platform`` the platform's state.
     """
     error: NoStrategyAvailable | None = None
     if resolution is None:
         try:
-            resolution = resolve(registry, context, stored)
+            resolution = resolve(registry, context, stored, platform=platform)
         except NoStrategyAvailable as raised:
             error = raised
     in_force = resolution.strategy_class if resolution is not None else None
+    policy = platform.policy(registry.key, registry.strategies(), context)
+    allowed = set(offered(registry, context, platform)) if policy is not None else None
     entries = []
     for strategy in registry.strategies():
         explanation = explain_strategy(strategy, context)
+        status = Status.ACTIVE if policy is None else policy.status(strategy.slug)
+        note = "" if policy is None else policy.note(strategy.slug)
+        is_offered = explanation.result if allowed is None else strategy in allowed
         entries.append(
-            StrategyExplanation(strategy, explanation.result, strategy is in_force, explanation)
+            StrategyExplanation(
+                strategy, is_offered, strategy is in_force, explanation, status, note
+            )
         )
     return RegistryExplanation(registry, tuple(entries), resolution, error)

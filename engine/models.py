@@ -18,8 +18,11 @@ from django.db import models, router, transaction
 from django.db.models.signals import post_delete
 from django.utils import timezone
 
+from engine.platform.models import StrategyState, StrategyStateChange
 from engine.storage.history import Change, current_audit, record_changes
 from engine.validators import MAX_LENGTH, VIA_MAX_LENGTH, validate_registry_key, validate_slug
+
+__all__ = ["Generation", "Selection", "SelectionHistory", "StrategyState", "StrategyStateChange"]
 
 # What a row stores that the cache and the history care about: (registry, user_id, slug).
 State = tuple[str, Any, str]

@@ -21,6 +21,7 @@ from engine import resolution as resolving
 from engine import tenancy
 from engine.catalogue import get_registry, registries
 from engine.exceptions import NeedsAwait, NoStrategyAvailable
+from engine.platform.load import platform_state
 from engine.storage import reads
 from engine.storage.reads import stored_selections
 
@@ -91,7 +92,7 @@ class StrategyNamespace:
     def available(self, key: str | type[Registry]) -> list[type[Strategy]]:
         """Return the strategies of registry ``key`` this request may use, in order."""
         registry = get_registry(key)
-        return self._in_scope(resolving.available, registry.strategies(), self.context)
+        return self._in_scope(self._offered, registry)
 
     def explain(self, key: str | type[Registry]) -> RegistryExplanation:
         """Return why each strategy of registry ``key`` is or is not available, and which wins."""
@@ -147,16 +148,24 @@ class StrategyNamespace:
 
     def _resolve(self, registry: type[Registry], tenant_level: bool) -> Resolution:
         context = self.context
-        forced = resolving.forced_strategies.get()
-        # A strategy forced by a test needs nothing stored (and no database).
-        stored = resolving.NOTHING_STORED if registry.key in forced else stored_selections(context)
-        return resolving.resolve(registry, context, stored, tenant_level=tenant_level)
+        if registry.key in resolving.forced_strategies.get():
+            # A strategy forced by a test needs nothing stored (and no database).
+            return resolving.resolve(registry, context, tenant_level=tenant_level)
+        stored = stored_selections(context)  # the round trip that also fetches the stamp
+        return resolving.resolve(
+            registry, context, stored, tenant_level=tenant_level, platform=platform_state(context)
+        )
+
+    def _offered(self, registry: type[Registry]) -> list[type[Strategy]]:
+        context = self.context
+        return resolving.offered(registry, context, platform_state(context))
 
     def _explain(
         self, registry: type[Registry], resolution: Resolution | None
     ) -> RegistryExplanation:
         context = self.context
-        return explaining.explain(registry, context, stored_selections(context), resolution)
+        stored = stored_selections(context)
+        return explaining.explain(registry, context, stored, resolution, platform_state(context))
 
     def _in_scope(self, work: Callable[..., Any], *args: Any) -> Any:
         foreign = self._foreign

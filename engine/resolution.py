@@ -6,8 +6,13 @@ the first available strategy by ``(priority, slug)`` → ``NoStrategyAvailable``
 candidate must pass its condition. A stored slug that is unknown or unavailable is skipped
 (and stays stored: it comes back when it is allowed again); the resolution records why.
 
-This module is pure: it decides from a registry, a ``Context`` and the ``StoredSelections`` it
-is handed, and does no I/O of its own (``engine.storage`` reads the selections,
+The platform state (``engine.platform.state``) comes first: a strategy the platform disabled
+is never used (a stored choice of it is skipped with ``disabled_by_platform`` and the
+platform's note, and comes back when it is enabled again), one held in reserve only when no
+active strategy of the registry is available, and a priority override reorders the fallback.
+
+This module is pure: it decides from a registry, a ``Context``, the ``StoredSelections`` and the
+``PlatformState`` it is handed, and does no I/O of its own (``engine.storage`` reads the selections,
 ``engine.namespace`` joins the two for a request). Conditions may still look things up
 through the context (a user's permissions), memoised per context.
 """
@@ -26,6 +31,7 @@ from django.core.exceptions import SynchronousOnlyOperation
 
 from conditions import Condition, Context, Explanation
 from engine.exceptions import NoStrategyAvailable
+from engine.platform.state import NO_PLATFORM_STATE, PlatformState, RegistryPolicy, Status
 
 if TYPE_CHECKING:
     from engine.registry import Registry
@@ -95,6 +101,8 @@ class SkipReason(enum.StrEnum):
 
     UNKNOWN_SLUG = "unknown_slug"
     UNAVAILABLE = "unavailable"
+    DISABLED_BY_PLATFORM = "disabled_by_platform"
+    RESERVE = "reserve"  # held in reserve while an active strategy is available
 
 
 @dataclass(frozen=True)
@@ -105,10 +113,19 @@ class Skipped:
     slug: str
     why: SkipReason
     explanation: Explanation | None = None
+    note: str = ""  # the platform's note, for disabled_by_platform and reserve
 
     def __str__(self) -> str:
         if self.why is SkipReason.UNKNOWN_SLUG:
             return f"{self.source.description} {self.slug!r} is not a registered strategy"
+        if self.why is SkipReason.DISABLED_BY_PLATFORM:
+            note = f": {self.note}" if self.note else ""
+            return f"{self.source.description} {self.slug!r} is disabled by the platform{note}"
+        if self.why is SkipReason.RESERVE:
+            return (
+                f"{self.source.description} {self.slug!r} is held in reserve by the platform "
+                "while an active strategy is available"
+            )
         text = self.explanation.text if self.explanation is not None else "its condition"
         return f"{self.source.description} {self.slug!r} is unavailable: {text} is not met"
 
@@ -117,6 +134,7 @@ class Skipped:
             "source": self.source.value,
             "slug": self.slug,
             "why": self.why.value,
+            "note": self.note,
             "explanation": self.explanation.as_dict() if self.explanation is not None else None,
         }
 
@@ -186,6 +204,32 @@ def available(strategies: tuple[type[Strategy], ...], context: Context) -> list[
     return [strategy for strategy in strategies if is_available(strategy, context)]
 
 
+def offered(
+    registry: type[Registry], context: Context, platform: PlatformState = NO_PLATFORM_STATE
+) -> list[type[Strategy]]:
+    """Return the strategies of ``registry`` offered in ``context``: available, and allowed by
+    the platform (reserve ones only when no active one is available), in fallback order."""
+    ordered = registry._members.ordered
+    policy = platform.policy(registry.key, ordered, context)
+    if policy is None:
+        return available(ordered, context)
+    return available(policy.active, context) or available(policy.reserve, context)
+
+
+def platform_skip(
+    policy: RegistryPolicy | None, slug: str, context: Context
+) -> tuple[SkipReason, str] | None:
+    """Return why the platform keeps ``slug`` from being used in ``context`` (None: it does not)."""
+    if policy is None:
+        return None
+    status = policy.status(slug)
+    if status is Status.DISABLED:
+        return SkipReason.DISABLED_BY_PLATFORM, policy.note(slug)
+    if status is Status.RESERVE and available(policy.active, context):
+        return SkipReason.RESERVE, policy.note(slug)
+    return None
+
+
 def explain_strategy(strategy: type[Strategy], context: Context) -> Explanation:
     """Return the explanation of ``strategy``'s condition; an error becomes an unmet node."""
     condition = condition_of(strategy)
@@ -204,8 +248,10 @@ def resolve(
     stored: StoredSelections = NOTHING_STORED,
     *,
     tenant_level: bool = False,
+    platform: PlatformState = NO_PLATFORM_STATE,
 ) -> Resolution:
-    """Return the strategy of ``registry`` in force for ``context``, given what is ``stored``.
+    """Return the strategy of ``registry`` in force for ``context``, given what is ``stored``
+    and the ``platform`` state.
 
     ``tenant_level`` leaves the user's own selection out: what applies to the tenant (and to
     a user without a choice of their own), as the tenant's settings form shows it.
@@ -216,23 +262,20 @@ def resolve(
         return _resolution(registry, chosen, context, Reason.OVERRIDDEN, [])
 
     members = registry._members  # one consistent state, even if a class is defined meanwhile
-    by_slug = members.by_slug
+    policy = platform.policy(registry.key, members.ordered, context)
     skipped: list[Skipped] = []
     tried: set[str] = set()
     for source, slug in _candidates(registry, context, stored, tenant_level):
         if slug is None or slug in tried:
             continue
         tried.add(slug)
-        strategy = by_slug.get(slug)
-        if strategy is None:
-            skipped.append(Skipped(source, slug, SkipReason.UNKNOWN_SLUG))
-        elif is_available(strategy, context):
-            return _resolution(registry, strategy, context, source, skipped)
-        else:
-            why = explain_strategy(strategy, context)
-            skipped.append(Skipped(source, slug, SkipReason.UNAVAILABLE, why))
+        skip = _judge(members.by_slug.get(slug), source, slug, context, policy)
+        if skip is None:
+            return _resolution(registry, members.by_slug[slug], context, source, skipped)
+        skipped.append(skip)
 
-    for strategy in members.ordered:
+    fallbacks = members.ordered if policy is None else (*policy.active, *_reserve(policy, context))
+    for strategy in fallbacks:
         if strategy.slug not in tried and is_available(strategy, context):
             return _resolution(registry, strategy, context, Reason.FALLBACK, skipped)
 
@@ -240,6 +283,29 @@ def resolve(
         (strategy.slug, explain_strategy(strategy, context)) for strategy in members.ordered
     ]
     raise NoStrategyAvailable(registry.key, explanations, skipped)
+
+
+def _judge(
+    strategy: type[Strategy] | None,
+    source: Reason,
+    slug: str,
+    context: Context,
+    policy: RegistryPolicy | None,
+) -> Skipped | None:
+    """Return why a candidate is passed over (None: it is used)."""
+    if strategy is None:
+        return Skipped(source, slug, SkipReason.UNKNOWN_SLUG)
+    held = platform_skip(policy, slug, context)
+    if held is not None:
+        return Skipped(source, slug, held[0], note=held[1])
+    if is_available(strategy, context):
+        return None
+    return Skipped(source, slug, SkipReason.UNAVAILABLE, explain_strategy(strategy, context))
+
+
+def _reserve(policy: RegistryPolicy, context: Context) -> tuple[type[Strategy], ...]:
+    # Reserve strategies are fallbacks only when no active strategy is available at all.
+    return () if available(policy.active, context) else policy.reserve
 
 
 def _candidates(

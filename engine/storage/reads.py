@@ -22,6 +22,7 @@ from django.db import connections, router
 
 from conditions import Context
 from conditions import cache as switchyard_cache
+from conditions import snapshot
 from conditions.prefetch import prefetch, required_keys
 from engine import tenancy
 from engine.resolution import StoredSelections
@@ -199,6 +200,7 @@ def prefetch_many(contexts: list[Context], keys: list[str]) -> dict[str, Any]:
     found = switchyard_cache.get_many([*keys, *required])
     for context in contexts:
         context.prefetched = {key: found.get(key) for key in required}
+    snapshot.share(contexts)  # the flags and platform state every context resolves with
     return found
 
 

@@ -21,7 +21,8 @@ from django.db import IntegrityError, router, transaction
 from conditions import Context
 from engine import tenancy
 from engine.exceptions import unknown_strategy_error
-from engine.resolution import explain_strategy, is_available
+from engine.platform.load import platform_state
+from engine.resolution import SkipReason, explain_strategy, is_available, platform_skip
 from engine.storage import reads
 from engine.storage.history import audited
 from engine.storage.reads import selection_model
@@ -37,8 +38,8 @@ def validate_selection(
 ) -> type[Strategy]:
     """Return the strategy ``slug`` if it may be selected in ``context``, else raise.
 
-    Raises ``ValidationError`` with code ``unknown_strategy``, ``not_user_selectable`` or
-    ``unavailable``. For a user's own selection (``user`` given) the strategy must be
+    Raises ``ValidationError`` with code ``unknown_strategy``, ``not_user_selectable``,
+    ``disabled_by_platform``, ``reserve`` or ``unavailable``. For a user's own selection (``user`` given) the strategy must be
     available to that user. Conditions are evaluated in the context's tenant's schema.
     """
     with tenancy.tenant_scope(context.tenant):
@@ -59,6 +60,7 @@ def _validate(
         )
     strategy = registry.get(slug)
     context = _context_for(context, user)
+    _validate_platform(registry, slug, context)
     if not is_available(strategy, context):
         explanation = explain_strategy(strategy, context)
         raise ValidationError(
@@ -72,6 +74,30 @@ def _validate(
             },
         )
     return strategy
+
+
+def _validate_platform(registry: type[Registry], slug: str, context: Context) -> None:
+    policy = platform_state(context).policy(registry.key, registry.strategies(), context)
+    held = platform_skip(policy, slug, context)
+    if held is None:
+        return
+    why, note = held
+    if why is SkipReason.DISABLED_BY_PLATFORM:
+        raise ValidationError(
+            "Strategy %(slug)s of %(registry)s is disabled by the platform%(note)s.",
+            code="disabled_by_platform",
+            params={"slug": repr(slug), "registry": repr(registry.key), "note": _note(note)},
+        )
+    raise ValidationError(
+        "Strategy %(slug)s of %(registry)s is held in reserve by the platform: it is offered "
+        "only when no active strategy of the registry is available%(note)s.",
+        code="reserve",
+        params={"slug": repr(slug), "registry": repr(registry.key), "note": _note(note)},
+    )
+
+
+def _note(note: str) -> str:
+    return f" ({note})" if note else ""
 
 
 def select(

@@ -18,6 +18,7 @@ import engine
 from conditions import Context
 from conditions import cache as switchyard_cache
 from conditions import prefetch as prefetch_module
+from conditions.snapshot import snapshot_stamp_key
 from engine.models import Selection, SelectionHistory
 from engine.resolution import Reason, StoredSelections
 from engine.storage import cache
@@ -369,7 +370,10 @@ def test_resolution_uses_the_stored_choice_with_one_round_trip_for_all_registrie
     enterprise_tenant: Tenant,
     cache_calls: list[tuple[str, tuple[str, ...]]],
     django_assert_num_queries: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The platform state rides on the flag snapshot, whose stamp every resolution reads.
+    monkeypatch.setattr(prefetch_module, "_required", [snapshot_stamp_key()])
     with tenant_context(enterprise_tenant), settled():
         write_selection("payments", "invoice", via="api")
     context = Context(tenant=enterprise_tenant)
@@ -385,3 +389,4 @@ def test_resolution_uses_the_stored_choice_with_one_round_trip_for_all_registrie
         Reason.TENANT_SELECTION,
     )
     assert [name for name, _ in cache_calls] == ["get_many"]
+    assert snapshot_stamp_key() in cache_calls[0][1]
