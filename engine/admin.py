@@ -28,6 +28,7 @@ from engine.fields import MultipleStrategyField, StrategyField
 from engine.forms import SelectionsForm
 from engine.models import Selection, SelectionHistory
 from engine.permissions import can_change_selections
+from engine.platform import admin as platform_admin  # noqa: F401 - registers the platform's
 from engine.tenancy import tenants_installed
 from engine.validators import CONTROL_CHARACTERS
 from engine.values import MissingStrategy

@@ -96,7 +96,8 @@ def move_priority(
         )
 
         def rank(slug: str) -> tuple[int, str]:
-            return (overrides.get(slug, registry.get(slug).priority), slug)
+            override = overrides.get(slug)
+            return (registry.get(slug).priority if override is None else override, slug)
 
         order = sorted(registry.slugs(), key=rank)
         index = order.index(state.slug)

@@ -35,6 +35,7 @@ def platform_state(context: Context) -> PlatformState:
     loaded is used, however old; a process that never loaded one has none (every strategy
     active) until the database answers. Logged once per interval.
     """
+    found: snapshot_module.Snapshot | None
     try:
         found = snapshot(context)
     except SynchronousOnlyOperation:

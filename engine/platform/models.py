@@ -31,7 +31,6 @@ from engine.validators import MAX_LENGTH, VIA_MAX_LENGTH, validate_registry_key,
 TRACKED = ("status", "priority", "note", "scope")
 
 
-
 class StrategyStateQuerySet(models.QuerySet["StrategyState"]):
     """Bulk writes reach every process too (Django sends them no signals)."""
 
@@ -92,22 +91,6 @@ class StrategyState(models.Model):
     def __str__(self) -> str:
         return f"{self.registry}.{self.slug}: {self.status}"
 
-    @property
-    def dotted(self) -> str:
-        """``registry.slug``, as the commands take it."""
-        return f"{self.registry}.{self.slug}"
-
-    def loads(self) -> bool:
-        """Return whether a registered class answers to this row's registry and slug."""
-        from engine.catalogue import registries
-
-        registry = registries().get(self.registry)
-        return registry is not None and self.slug in registry
-
-    def tracked(self) -> dict[str, Any]:
-        """Return the recorded fields' values."""
-        return {name: getattr(self, name) for name in TRACKED}
-
     def save(self, *args: Any, via: str = "orm", **kwargs: Any) -> None:
         using = kwargs.get("using") or self._state.db or "default"
         with transaction.atomic(using=using):
@@ -146,6 +129,22 @@ class StrategyState(models.Model):
             via=via,
         )
 
+    @property
+    def dotted(self) -> str:
+        """``registry.slug``, as the commands take it."""
+        return f"{self.registry}.{self.slug}"
+
+    def loads(self) -> bool:
+        """Return whether a registered class answers to this row's registry and slug."""
+        from engine.catalogue import registries
+
+        registry = registries().get(self.registry)
+        return registry is not None and self.slug in registry
+
+    def tracked(self) -> dict[str, Any]:
+        """Return the recorded fields' values."""
+        return {name: getattr(self, name) for name in TRACKED}
+
 
 class StrategyStateChange(models.Model):
     """One change of a strategy's platform state: who, when, how, and the fields before → after.
@@ -165,7 +164,9 @@ class StrategyStateChange(models.Model):
     class Meta:
         ordering = ["-changed_at", "-id"]
         verbose_name = "platform strategy state change"
-        indexes = [models.Index(fields=["registry", "slug", "-changed_at"], name="engine_state_hist")]
+        indexes = [
+            models.Index(fields=["registry", "slug", "-changed_at"], name="engine_state_hist")
+        ]
 
     def __str__(self) -> str:
         return f"{self.registry}.{self.slug}: {self.summary} via {self.via}"

@@ -45,9 +45,7 @@ class SyncReport:
         return lines or ["in sync: nothing to do"]
 
 
-def sync(
-    *, update: bool = False, prune: bool = False, using: str = DEFAULT_DB_ALIAS
-) -> SyncReport:
+def sync(*, update: bool = False, prune: bool = False, using: str = DEFAULT_DB_ALIAS) -> SyncReport:
     """Create the missing rows (and refresh labels with ``update``, delete stale ones with
     ``prune``) in the public schema; return what was done."""
     report = SyncReport()
@@ -59,7 +57,9 @@ def sync(
         }
         for key, registry in sorted(registries().items()):
             for strategy in registry.strategies():
-                _sync_one(rows.pop((key, strategy.slug), None), key, strategy, update, report, using)
+                _sync_one(
+                    rows.pop((key, strategy.slug), None), key, strategy, update, report, using
+                )
         for (key, slug), row in sorted(rows.items()):
             if prune:
                 row.delete(using=using, via="sync")

@@ -20,9 +20,8 @@ from django.apps import apps
 from django.core.exceptions import SynchronousOnlyOperation
 from django.db import connections, router
 
-from conditions import Context
+from conditions import Context, snapshot
 from conditions import cache as switchyard_cache
-from conditions import snapshot
 from conditions.prefetch import prefetch, required_keys
 from engine import tenancy
 from engine.resolution import StoredSelections
