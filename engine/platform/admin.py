@@ -14,10 +14,10 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ActionForm
-from django.core.exceptions import ValidationError
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME, ActionForm
+from django.core.exceptions import BadRequest, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
@@ -57,15 +57,32 @@ class PlatformOnly(admin.ModelAdmin):  # type: ignore[type-arg]
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # switchyard_sync --prune deletes stale rows, recorded
 
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        from engine.admin import refuse_control_characters
+
+        refuse_control_characters(request.GET)  # ?q=%00 would be a DataError: a 500
+        if request.method == "POST":
+            _refuse_bad_selection(request)
+        return super().changelist_view(request, extra_context)
+
+
+def _refuse_bad_selection(request: HttpRequest) -> None:
+    # Django casts the selected rows' ids itself: "x" or a NUL would be a 500.
+    if not all(value.isdigit() for value in request.POST.getlist(ACTION_CHECKBOX_NAME)):
+        raise BadRequest("The selected rows must be given by their numeric ids.")
+
 
 class NoteActionForm(ActionForm):
     """The action menu, with the note a status action records."""
 
-    note = forms.CharField(
+    # A plain Field: the actions validate the note themselves and say what was wrong (a
+    # CharField would refuse a NUL or an overlong note by silently running no action).
+    note = forms.Field(
         required=False,
-        max_length=NOTE_MAX_LENGTH,
         label="Note",
-        widget=forms.TextInput(attrs={"placeholder": "Note (e.g. provider outage)"}),
+        widget=forms.TextInput(
+            attrs={"placeholder": "Note (e.g. provider outage)", "maxlength": NOTE_MAX_LENGTH}
+        ),
     )
 
 
@@ -89,11 +106,11 @@ def _status_action(status: Status, description: str) -> Callable[..., None]:
                     via="admin",
                 )
             except ValidationError as error:
-                errors.append(f"{state.dotted}: {'; '.join(error.messages)}")
+                errors.append(f"Not changed: {state.dotted}: {'; '.join(error.messages)}")
             else:
                 done.append(state.dotted)
         if done:
-            model_admin.message_user(request, f"{', '.join(done)}: {status.value}.")
+            model_admin.message_user(request, f"Now {status.value}: {', '.join(done)}.")
         for refusal in errors:
             model_admin.message_user(request, refusal, level=messages.ERROR)
 
