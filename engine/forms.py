@@ -26,7 +26,9 @@ from conditions import Context
 from engine.context_processors import request_context
 from engine.exceptions import NoStrategyAvailable
 from engine.namespace import StrategyNamespace
+from engine.platform.load import platform_state
 from engine.registry import Registry, get_registry, registries
+from engine.resolution import SkipReason, platform_skip
 from engine.strategy import Strategy
 from engine.values import MissingStrategy, slug_of
 from engine.widgets import StrategyCheckboxSelectMultiple, StrategyLabel, StrategyRadioSelect
@@ -82,10 +84,23 @@ class StrategyChoicesMixin:
         ]
         for slug in self.kept():
             if slug in registry:
-                choices.append((slug, _label(registry.get(slug), NOTE_UNAVAILABLE)))
+                choices.append((slug, _label(registry.get(slug), self._kept_note(slug))))
             else:
                 choices.append((slug, StrategyLabel(slug, note=NOTE_UNREGISTERED)))
         return choices
+
+    def _kept_note(self, slug: str) -> str:
+        """Why a current choice is not offered: the platform's word first, if it has one."""
+        context = self.evaluation_context()
+        registry = self.registry
+        policy = platform_state(context).policy(registry.key, registry.strategies(), context)
+        held = platform_skip(policy, slug, context)
+        if held is None:
+            return NOTE_UNAVAILABLE
+        why, note = held
+        if why is SkipReason.DISABLED_BY_PLATFORM:
+            return "current choice, disabled by the platform" + (f": {note}" if note else "")
+        return "current choice, held in reserve by the platform"
 
     def check_slug(self, slug: str) -> None:
         """Raise ``ValidationError`` unless ``slug`` may be chosen here (or is kept unchanged)."""
