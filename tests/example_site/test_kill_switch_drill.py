@@ -4,7 +4,7 @@ gunicorn serves the demo with two worker processes (four threads each) sharing a
 Redis, on a database of its own (created, migrated and seeded here, dropped afterwards).
 Eight client threads keep asking each tenant's ``/status.json`` while ``manage.py
 switchyard_disable`` (another process) disables the payment strategies tenants chose, and
-``switchyard_enable`` brings them back: no request fails (0 × 5xx), and every request sent
+``switchyard_enable`` brings them back: no request fails (no 5xx), and every request sent
 after a command returned sees its outcome (fallback, then the stored choice again) — in
 whichever worker it lands.
 """
@@ -38,6 +38,16 @@ LOG = ROOT / "artifacts" / "kill-switch-drill.log"
 PASSWORD = "switchyard"
 TENANTS = ("acme", "globex", "initech")
 CLIENT_THREADS = 8
+GUNICORN = [
+    sys.executable,
+    "-m",
+    "gunicorn",
+    "example_site.wsgi",
+    "--workers",
+    "2",
+    "--threads",
+    "4",
+]
 pytestmark = pytest.mark.slow
 
 
@@ -105,8 +115,7 @@ def demo(django_db_blocker: Any) -> Iterator[Demo]:
         LOG.parent.mkdir(parents=True, exist_ok=True)
         with LOG.open("w") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "example_site.wsgi", "--workers", "2"]
-                + ["--threads", "4", "--bind", f"127.0.0.1:{port}", "--access-logfile", "-"],
+                [*GUNICORN, "--bind", f"127.0.0.1:{port}", "--access-logfile", "-"],
                 cwd=ROOT,
                 env=env,
                 stdout=log,
