@@ -20,13 +20,16 @@ from engine.catalogue import registries
 from engine.exceptions import NoStrategyAvailable, UnknownRegistry, UnknownStrategy
 from engine.models import Selection
 from engine.namespace import StrategyNamespace
-from engine.resolution import explain_strategy, is_available
+from engine.platform.load import platform_state
+from engine.resolution import explain_strategy, is_available, platform_skip
 
 # Why a stored selection is not in force (stable codes, used by reports and the doctor).
 UNKNOWN_REGISTRY = "unknown_registry"
 UNKNOWN_SLUG = "unknown_slug"
 NOT_USER_SELECTABLE = "not_user_selectable"
 UNAVAILABLE = "unavailable"
+DISABLED_BY_PLATFORM = "disabled_by_platform"
+HELD_IN_RESERVE = "reserve"
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,8 @@ class InactiveSelection:
     registry: str
     slug: str
     user: str | None  # the username of a user's own selection; None for the tenant's
-    why: str  # UNKNOWN_REGISTRY, UNKNOWN_SLUG, UNAVAILABLE or NOT_USER_SELECTABLE
+    why: str  # UNKNOWN_REGISTRY, UNKNOWN_SLUG, UNAVAILABLE, NOT_USER_SELECTABLE,
+    # DISABLED_BY_PLATFORM or HELD_IN_RESERVE
     detail: str
     in_force: str | None
 
@@ -123,6 +127,13 @@ def _judge(
         return inactive(NOT_USER_SELECTABLE, detail, current)
     strategy = registry.get(slug)
     context = namespace.context
+    policy = platform_state(context).policy(key, registry.strategies(), context)
+    held = platform_skip(policy, slug, context)
+    if held is not None:
+        why, note = held
+        code = DISABLED_BY_PLATFORM if why.value == DISABLED_BY_PLATFORM else HELD_IN_RESERVE
+        text = "disabled by the platform" if code == DISABLED_BY_PLATFORM else "held in reserve"
+        return inactive(code, f"{text}: {note}" if note else text, current)
     if is_available(strategy, context):
         return None  # the first candidate of its level, so in force
     return inactive(UNAVAILABLE, f"{explain_strategy(strategy, context).text} is not met", current)

@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from engine.platform.listing import strategy_states
 from engine.registry import registries
 from tenants.middleware import on_public_site
 from tenants.reports import platform_flags, strategies_in_force, tenants_queryset
@@ -18,7 +19,7 @@ TENANTS_PER_PAGE = 100
 @staff_member_required
 def platform_overview(request: HttpRequest) -> HttpResponse:
     """Per tenant, the strategy in force for each registry and whether the tenant chose it,
-    and the platform flags with their state per tenant.
+    the platform flags with their state per tenant, and each strategy's platform status.
 
     ``?format=json`` returns the same as JSON; ``?page=N`` pages through the tenants,
     ``TENANTS_PER_PAGE`` at a time, so a page costs the same at 10 tenants or 10,000 (their
@@ -31,15 +32,23 @@ def platform_overview(request: HttpRequest) -> HttpResponse:
     tenants = list(page.object_list)
     report = strategies_in_force(tenants)
     flags = platform_flags(tenants)
+    states = strategy_states()
     if request.GET.get("format") == "json":
         return JsonResponse(
             {
                 "tenants": [tenant.as_dict() for tenant in report],
                 "flags": [flag.as_dict() for flag in flags],
+                "strategies": [state.as_dict() for state in states],
                 "page": page.number,
                 "pages": page.paginator.num_pages,
             }
         )
     keys = sorted(registries())
-    context = {"report": report, "registry_keys": keys, "flags": flags, "page": page}
+    context = {
+        "report": report,
+        "registry_keys": keys,
+        "flags": flags,
+        "page": page,
+        "states": states,
+    }
     return render(request, "tenants/platform.html", context)

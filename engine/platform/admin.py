@@ -21,11 +21,13 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from conditions.naming import echo
 from engine import tenancy
 from engine.platform.changes import move_priority, set_status
 from engine.platform.models import StrategyState, StrategyStateChange
 from engine.platform.state import Status
 from engine.platform.validation import NOTE_MAX_LENGTH
+from engine.validators import CONTROL_CHARACTERS
 
 # How many changes a state's page shows.
 HISTORY_SHOWN = 20
@@ -58,12 +60,16 @@ class PlatformOnly(admin.ModelAdmin):  # type: ignore[type-arg]
         return False  # switchyard_sync --prune deletes stale rows, recorded
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
-        from engine.admin import refuse_control_characters
-
-        refuse_control_characters(request.GET)  # ?q=%00 would be a DataError: a 500
+        _refuse_control_characters(request)  # ?q=%00 would be a DataError: a 500
         if request.method == "POST":
             _refuse_bad_selection(request)
         return super().changelist_view(request, extra_context)
+
+
+def _refuse_control_characters(request: HttpRequest) -> None:
+    for name, values in request.GET.lists():
+        if any(CONTROL_CHARACTERS.search(text) for text in (name, *values)):
+            raise BadRequest(f"The query parameter {echo(name)} contains control characters.")
 
 
 def _refuse_bad_selection(request: HttpRequest) -> None:

@@ -83,3 +83,17 @@ def test_the_registry_select_refuses_with_a_code(enterprise_tenant: Tenant) -> N
         assert getattr(error, "code", None) == "disabled_by_platform"
     else:  # pragma: no cover - the assertion below explains
         raise AssertionError("selecting a disabled strategy was accepted")
+
+
+def test_the_audit_of_inactive_selections_names_the_platform(enterprise_tenant: Tenant) -> None:
+    from engine.audit import audit_selections
+
+    store(enterprise_tenant, "invoice")
+    assert audit_selections(enterprise_tenant).inactive == []
+    disable_invoice()
+    (inactive,) = audit_selections(enterprise_tenant).inactive
+    assert (inactive.slug, inactive.why, inactive.detail) == (
+        "invoice",
+        "disabled_by_platform",
+        "disabled by the platform: provider outage",
+    )
