@@ -298,6 +298,49 @@ def test_the_platform_shows_every_tenant_and_the_flags(browse: Any) -> None:
     platform.shot("platform-strategies")
 
 
+def test_the_platform_kill_switch_moves_a_tenant_off_and_back(browse: Any) -> None:
+    globex = browse("globex.localhost", "owner")
+    globex.go("/settings/")
+    globex.page.check("#settings-payments input[value=crypto]")
+    globex.page.click("#save-settings")
+    globex.go("/")
+    assert globex.text("#payment-strategy") == "Crypto (beta)"
+
+    platform = browse("localhost", "admin")
+    platform.go("/admin/engine/strategystate/?registry=payments")
+    platform.page.check("tr:has(a:text-is('crypto')) input.action-select")
+    platform.page.fill("input[name=note]", "provider outage")
+    platform.page.select_option("select[name=action]", "make_disabled")
+    platform.page.click("button[name=index]")
+    assert "Now disabled: payments.crypto." in platform.text(".messagelist")
+    platform.shot("platform-kill-switch-admin")
+    platform.go("/platform/")
+    assert platform.text("#status-payments-crypto .status") == "disabled"
+    assert "provider outage" in platform.text("#status-payments-crypto")
+    platform.shot("platform-strategy-status")
+
+    globex.go("/")  # the tenant's next request: on its fallback, with the note
+    assert globex.text("#payment-strategy") == "Credit card"
+    assert "'crypto' is disabled by the platform: provider outage" in globex.text(
+        "#payments .skipped"
+    )
+    globex.shot("dashboard-globex-kill-switch")
+    globex.go("/settings/")
+    assert globex.text("#platform-payments-crypto") == "Disabled by the platform: provider outage"
+
+    platform.go("/admin/engine/strategystate/?registry=payments")
+    platform.page.check("tr:has(a:text-is('crypto')) input.action-select")
+    platform.page.select_option("select[name=action]", "make_active")
+    platform.page.click("button[name=index]")
+    globex.go("/")  # enabled again: the stored choice is back
+    assert globex.text("#payment-strategy") == "Crypto (beta)"
+    assert globex.text("#payment-reason") == "(the tenant's selection)"
+
+    globex.go("/settings/")  # leave globex as the seed made it, for the other tests
+    globex.page.check("#settings-payments input[value=card]")
+    globex.page.click("#save-settings")
+
+
 def test_a_missing_browser_is_a_skip_but_a_failure_under_ci(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
