@@ -94,6 +94,8 @@ _SEVERITY = {
     audit.UNKNOWN_SLUG: Severity.ERROR,
     audit.NOT_USER_SELECTABLE: Severity.WARNING,
     audit.UNAVAILABLE: Severity.WARNING,
+    audit.DISABLED_BY_PLATFORM: Severity.WARNING,
+    audit.HELD_IN_RESERVE: Severity.WARNING,
 }
 
 
@@ -127,7 +129,7 @@ def examine(tenant: Any, name: str, report: Report) -> None:
 
 
 def _message(inactive: audit.InactiveSelection) -> str:
-    if inactive.why == audit.UNAVAILABLE:
+    if inactive.why in (audit.UNAVAILABLE, audit.DISABLED_BY_PLATFORM, audit.HELD_IN_RESERVE):
         return f"Not in force: {inactive.detail}. It stays stored and applies again once it is."
     if inactive.why == audit.NOT_USER_SELECTABLE:
         return inactive.detail

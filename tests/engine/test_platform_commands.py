@@ -139,3 +139,13 @@ def test_unknown_or_hostile_names_are_clear_usage_errors(db: None, name: str, me
 def test_hostile_notes_are_refused_and_nothing_is_stored(db: None, note: str, message: str) -> None:
     assert str(fails("switchyard_disable", "payments.crypto", "--note", note)) == message
     assert StrategyState.objects.get(registry="payments", slug="crypto").status == "active"
+
+
+def test_the_doctor_reports_a_disabled_choice_as_a_warning(enterprise_tenant: Tenant) -> None:
+    from tests.helpers import store
+
+    store(enterprise_tenant, "invoice")
+    run("switchyard_disable", "payments.invoice", "--note", "provider outage")
+    out = run("switchyard_doctor", "--tenant", "initech")
+    assert "disabled_by_platform" in out
+    assert "Not in force: disabled by the platform: provider outage." in out
