@@ -123,15 +123,6 @@ def snapshot(context: Context) -> Snapshot:
     return found
 
 
-def share(contexts: list[Context]) -> None:
-    """Make ``contexts`` read together (a platform page's tenants) use one snapshot: the first
-    one's, so a stamp missing from their shared prefetch costs one reload, not one each."""
-    if contexts:
-        found = snapshot(contexts[0])
-        for context in contexts[1:]:
-            context.lookups[SNAPSHOT] = found
-
-
 def flags_changed(using: str | None = None) -> None:
     """Make every process reload waffle's data: now, and again when the transaction commits.
 

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, transaction
 
 from conditions.naming import echo
+from engine import tenancy
 from engine.platform.models import StrategyState
 from engine.platform.state import Status
 from engine.platform.validation import (
@@ -61,7 +62,8 @@ def set_status(
             validate(value)
     validate_actor(changed_by)
     validate_via(via)
-    with transaction.atomic(using=using):
+    with tenancy.in_schema(tenancy.public_schema(), using), transaction.atomic(using=using):
+        tenancy.pin_search_path(tenancy.public_schema(), using)
         state = _locked(key, slug, using)
         state.status = new_status.value
         if note is not None:
@@ -88,7 +90,9 @@ def move_priority(
             params={"name": echo(state.dotted)},
         )
     validate_actor(changed_by)
-    with transaction.atomic():
+    public = tenancy.public_schema()
+    with tenancy.in_schema(public), transaction.atomic():
+        tenancy.pin_search_path(public)
         overrides = dict(
             StrategyState.objects.select_for_update()
             .filter(registry=state.registry, priority__isnull=False)

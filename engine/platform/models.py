@@ -4,17 +4,21 @@ One row per registered strategy, created by ``switchyard_sync`` (and after ``mig
 Every save and delete appends a ``StrategyStateChange`` (who, when, through which path, the
 fields before → after) and makes every process reload the state (``state_changed``) at its
 next request. Under django-tenants only the public schema's tables are read (the engine is a
-shared and a tenant app, so every schema has a copy, unused).
+shared and a tenant app, so every schema has a copy, unused): ``save()`` and ``delete()`` write
+there whatever schema the connection is on.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from django.db import models, transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
+from engine import tenancy
 from engine.platform.load import state_changed
 from engine.platform.state import Status
 from engine.platform.validation import (
@@ -93,7 +97,7 @@ class StrategyState(models.Model):
 
     def save(self, *args: Any, via: str = "orm", **kwargs: Any) -> None:
         using = kwargs.get("using") or self._state.db or "default"
-        with transaction.atomic(using=using):
+        with _public(using):
             before = None
             if self.pk is not None:
                 before = (
@@ -112,7 +116,7 @@ class StrategyState(models.Model):
 
     def delete(self, *args: Any, via: str = "orm", **kwargs: Any) -> Any:
         using = kwargs.get("using") or self._state.db or "default"
-        with transaction.atomic(using=using):
+        with _public(using):
             self._record(self.tracked(), None, via, using)
             return super().delete(*args, **kwargs)
 
@@ -184,6 +188,15 @@ class StrategyStateChange(models.Model):
             if self.before.get(name) != self.after.get(name)
         ]
         return "; ".join(changed) or "unchanged"
+
+
+@contextlib.contextmanager
+def _public(using: str) -> Iterator[None]:
+    """A transaction in the public schema, whatever schema the connection was on."""
+    public = tenancy.public_schema()
+    with tenancy.in_schema(public, using), transaction.atomic(using=using):
+        tenancy.pin_search_path(public, using)
+        yield
 
 
 def _changed(sender: type[StrategyState], using: str, **_: Any) -> None:

@@ -10,6 +10,7 @@ the second time. ``migrate`` runs it (create-only) for the public schema.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,7 +94,9 @@ def table_exists(using: str = DEFAULT_DB_ALIAS) -> bool:
         return cursor.fetchone()[0] is not None
 
 
-def sync_after_migrate(using: str = DEFAULT_DB_ALIAS, verbosity: int = 1, **_: Any) -> None:
+def sync_after_migrate(
+    using: str = DEFAULT_DB_ALIAS, verbosity: int = 1, stdout: Any = None, **_: Any
+) -> None:
     """``post_migrate``: create the missing rows when the public schema was migrated."""
     if tenancy.tenants_installed(using) and tenancy.current_schema(using) != (
         tenancy.public_schema()
@@ -103,4 +106,5 @@ def sync_after_migrate(using: str = DEFAULT_DB_ALIAS, verbosity: int = 1, **_: A
         return  # migrated backwards past the table
     report = sync(using=using)
     if verbosity >= 1 and report.created:
-        print(f"Switchyard platform state: created {', '.join(report.created)}")
+        out = stdout if stdout is not None else sys.stdout
+        out.write(f"Switchyard platform state: created {', '.join(report.created)}\n")

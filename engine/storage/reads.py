@@ -197,9 +197,12 @@ def prefetch_many(contexts: list[Context], keys: list[str]) -> dict[str, Any]:
     """Fetch ``keys`` and the conditions' required keys once; fill every context's prefetch."""
     required = required_keys()
     found = switchyard_cache.get_many([*keys, *required])
+    # One dict for all: the required keys are platform-wide, and a stamp one context claims
+    # (the flag snapshot's, when the cache lacked it) is then the others' too, so a page of
+    # tenants reloads the snapshot once, not once per tenant.
+    shared = {key: found.get(key) for key in required}
     for context in contexts:
-        context.prefetched = {key: found.get(key) for key in required}
-    snapshot.share(contexts)  # the flags and platform state every context resolves with
+        context.prefetched = shared
     return found
 
 

@@ -235,7 +235,9 @@ def test_the_public_admin_offers_no_selections(public_tenant: Tenant, pro_tenant
     staff = make_user(public_tenant, "platform", superuser=True)
     client = client_for(public_tenant, staff)
     index = client.get("/admin/").content.decode()
-    assert "/admin/engine/" not in index
+    # The engine's section there holds the platform's strategy state only.
+    assert "/admin/engine/selection" not in index
+    assert "/admin/engine/strategystate/" in index
     assert client.get(PAGE).status_code == 403
     assert client.post(PAGE, {"surface_couriers": "post"}).status_code == 403
     assert client.get(HISTORY).status_code == 403

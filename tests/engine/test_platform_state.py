@@ -231,3 +231,15 @@ def test_a_change_reaches_the_next_context(enterprise_tenant: Tenant) -> None:
     StrategyState.objects.filter(registry="payments", slug="card").update(status="disabled")
     entry = platform_state(Context(tenant=enterprise_tenant)).entry("payments", "card")
     assert entry is not None and entry.status is Status.DISABLED
+
+
+def test_a_change_made_while_on_a_tenants_schema_lands_in_the_public_schema(
+    free_tenant: Tenant,
+) -> None:
+    with tenant_context(free_tenant):
+        set_status("payments.crypto", "disabled", note="outage", via="api")
+        assert not StrategyState.objects.filter(slug="crypto").exists()  # the tenant's copy
+        entry = platform_state(Context(tenant=free_tenant)).entry("payments", "crypto")
+        assert entry is not None and entry.status is Status.DISABLED
+    assert StrategyState.objects.get(registry="payments", slug="crypto").status == "disabled"
+    assert StrategyStateChange.objects.filter(slug="crypto", note="outage").exists()
