@@ -20,7 +20,7 @@ from django.apps import apps
 from django.core.exceptions import SynchronousOnlyOperation
 from django.db import connections, router
 
-from conditions import Context, snapshot
+from conditions import Context
 from conditions import cache as switchyard_cache
 from conditions.prefetch import prefetch, required_keys
 from engine import tenancy
