@@ -280,9 +280,19 @@ def resolve(
             return _resolution(registry, strategy, context, Reason.FALLBACK, skipped)
 
     explanations = [
-        (strategy.slug, explain_strategy(strategy, context)) for strategy in members.ordered
+        (strategy.slug, _why_not(strategy, context, policy)) for strategy in members.ordered
     ]
     raise NoStrategyAvailable(registry.key, explanations, skipped)
+
+
+def _why_not(
+    strategy: type[Strategy], context: Context, policy: RegistryPolicy | None
+) -> Explanation:
+    """Return why ``strategy`` is not offered: the platform's word, else its condition."""
+    if policy is not None and policy.status(strategy.slug) is Status.DISABLED:
+        note = policy.note(strategy.slug)
+        return Explanation("disabled by the platform" + (f": {note}" if note else ""), False)
+    return explain_strategy(strategy, context)
 
 
 def _judge(

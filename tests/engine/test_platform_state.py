@@ -6,14 +6,18 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test import override_settings
 from django_tenants.utils import tenant_context
 
 import engine
-from conditions import Context, parse
+from conditions import Context, parse, snapshot
 from engine import NoStrategyAvailable, Reason, Registry, SkipReason, Strategy
 from engine.explain import explain
 from engine.models import Selection, StrategyState, StrategyStateChange
@@ -23,7 +27,8 @@ from engine.platform.state import PlatformEntry, PlatformState, Status
 from engine.resolution import StoredSelections, offered, resolve
 from tenants.models import Tenant
 from tests.engine.core_support import Fixed
-from tests.helpers import store
+from tests.helpers import get, store
+from tests.transactions import committed
 
 pytestmark = pytest.mark.usefixtures("switchyard_isolated_registries")
 
@@ -243,3 +248,55 @@ def test_a_change_made_while_on_a_tenants_schema_lands_in_the_public_schema(
         assert entry is not None and entry.status is Status.DISABLED
     assert StrategyState.objects.get(registry="payments", slug="crypto").status == "disabled"
     assert StrategyStateChange.objects.filter(slug="crypto", note="outage").exists()
+
+
+@override_settings(ROOT_URLCONF="tests.engine.urls_core")
+def test_a_warm_request_with_a_disabled_strategy_costs_no_query_and_one_round_trip(
+    enterprise_tenant: Tenant,
+) -> None:
+    store(enterprise_tenant, "invoice")
+    with committed():
+        set_status("payments.invoice", "disabled", note="outage", via="api")
+    cold = get("initech.localhost", "/resolve/").json()
+    assert (cold["slug"], cold["reason"]) == ("card", "default")
+    warm = get("initech.localhost", "/resolve/").json()
+    assert (warm["slug"], warm["available"]) == ("card", ["card"])  # crypto: its flag is off
+    assert warm["queries"] == []
+    assert warm["cache_calls"] == ["get_many"]
+
+
+def test_a_change_whose_stamp_never_reached_the_cache_is_served_within_the_bound(
+    enterprise_tenant: Tenant, django_assert_num_queries: Any
+) -> None:
+    def card() -> Status:
+        entry = platform_state(Context(tenant=enterprise_tenant)).entry("payments", "card")
+        assert entry is not None
+        return entry.status
+
+    switchyard = {**settings.SWITCHYARD, "STALENESS_BOUND": 0.5}
+    with override_settings(SWITCHYARD=switchyard):
+        snapshot.forget()
+        assert card() is Status.ACTIVE
+        # Another process's write whose stamp never reached the cache (raw SQL: no signal).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE public.engine_strategystate SET status = 'disabled' "
+                "WHERE registry = 'payments' AND slug = 'card'"
+            )
+        with django_assert_num_queries(0):
+            assert card() is Status.ACTIVE  # within the bound: the last good copy
+        time.sleep(0.6)
+        assert card() is Status.DISABLED  # the digest differed: reloaded
+    snapshot.forget()
+
+
+def test_no_strategy_available_says_the_platform_disabled_them() -> None:
+    ships = define()
+    off = state(
+        PlatformEntry("ships", "sloop", Status.DISABLED, note="storm"),
+        PlatformEntry("ships", "brig", Status.DISABLED, note="storm"),
+    )
+    with pytest.raises(NoStrategyAvailable) as raised:
+        resolve(ships, Context(), platform=off)
+    assert "sloop: disabled by the platform: storm" in str(raised.value)
+    assert "yacht: fixed:yacht=False" in str(raised.value)

@@ -97,3 +97,26 @@ def test_the_audit_of_inactive_selections_names_the_platform(enterprise_tenant: 
         "disabled_by_platform",
         "disabled by the platform: provider outage",
     )
+
+
+def test_the_async_api_sees_the_platform_state(enterprise_tenant: Tenant) -> None:
+    from asgiref.sync import async_to_sync
+
+    from engine import StrategyNamespace
+
+    store(enterprise_tenant, "invoice")
+    disable_invoice()
+
+    async def view() -> tuple[str, list[str], str]:
+        namespace = StrategyNamespace(Context(tenant=enterprise_tenant))
+        resolution = await namespace.aresolution("payments")
+        offered = [strategy.slug for strategy in await namespace.aavailable("payments")]
+        explained = await namespace.aexplain("payments")
+        return resolution.slug, offered, explained["invoice"].platform_text
+
+    # async_to_sync: the view's thread hops come back to this thread and its transaction.
+    assert async_to_sync(view)() == (
+        "card",
+        ["card"],
+        "disabled by the platform: provider outage",
+    )
