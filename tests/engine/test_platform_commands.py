@@ -149,3 +149,11 @@ def test_the_doctor_reports_a_disabled_choice_as_a_warning(enterprise_tenant: Te
     out = run("switchyard_doctor", "--tenant", "initech")
     assert "disabled_by_platform" in out
     assert "Not in force: disabled by the platform: provider outage." in out
+
+
+def test_list_and_explain_show_the_platforms_word(enterprise_tenant: Tenant) -> None:
+    run("switchyard_disable", "payments.crypto", "--note", "provider outage")
+    listed = run("switchyard_list", "--tenant", "initech")
+    assert "[disabled by the platform: provider outage]" in listed
+    explained = run("switchyard_explain", "payments", "--tenant", "initech")
+    assert "✗ crypto (Crypto (beta)) [disabled by the platform: provider outage]" in explained

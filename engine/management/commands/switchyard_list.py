@@ -76,6 +76,8 @@ class Command(SwitchyardCommand):
         for item, explained in zip(entry["strategies"], explanation.strategies, strict=True):
             item["available"] = explained.available
             item["in_force"] = explained.in_force
+            item["status"] = explained.status.value  # the platform's (engine.platform)
+            item["platform"] = explained.platform_text
         resolution = explanation.resolution
         entry["selection"] = {
             "tenant": stored.tenant_choice(registry.key),
@@ -115,6 +117,8 @@ class Command(SwitchyardCommand):
             )
             if strategy.get("in_force"):
                 line += "  [in force]"
+            if strategy.get("platform"):
+                line += f"  [{strategy['platform']}]"
             self.stdout.write(line.rstrip())
         if not entry["strategies"]:
             self.stdout.write("  (no strategies)")
