@@ -115,10 +115,13 @@ class Command(SwitchyardCommand):
                 f"  {mark}{strategy['slug']:<{width}}  {strategy['label']:<{label_width}}  "
                 f"priority {strategy['priority']:<4} {strategy['condition']}"
             )
-            if strategy.get("in_force"):
-                line += "  [in force]"
-            if strategy.get("platform"):
-                line += f"  [{strategy['platform']}]"
+            line += _notes(strategy)
             self.stdout.write(line.rstrip())
         if not entry["strategies"]:
             self.stdout.write("  (no strategies)")
+
+
+def _notes(strategy: dict[str, Any]) -> str:
+    """Return the bracketed notes of a strategy's line: in force, the platform's word."""
+    notes = "  [in force]" if strategy.get("in_force") else ""
+    return notes + (f"  [{strategy['platform']}]" if strategy.get("platform") else "")
