@@ -48,10 +48,11 @@ class CachedTenantMiddleware(TenantMainMiddleware):
     def get_tenant(self, domain_model: Any, hostname: str) -> Any:
         predicted = cache.predicted_schema(hostname)
         extra = reads.ahead_keys(predicted) if predicted is not None else ()
-        found, fingerprint, fetched = cache.lookup(hostname, extra)
-        if found == cache.MISSING:
+        cached, fingerprint, fetched = cache.lookup(hostname, extra)
+        if isinstance(cached, str):  # MISSING: a host known to route nowhere
             cache.predict(hostname, None)
             raise domain_model.DoesNotExist(f"No tenant for hostname {hostname!r} (cached)")
+        found = cached
         if found is None:
             try:
                 found = super().get_tenant(domain_model, hostname)
