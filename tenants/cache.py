@@ -39,7 +39,6 @@ import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache as memoise
-from importlib.metadata import PackageNotFoundError, version
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -53,6 +52,7 @@ from django_tenants.utils import (
 
 from conditions import cache
 from engine.conf import settings
+from engine.storage.cache import package_version
 
 if TYPE_CHECKING:
     from tenants.models import Tenant
@@ -69,11 +69,7 @@ EMPTY_BUCKET = "empty"
 
 @memoise
 def _key_prefix() -> str:
-    try:
-        package_version = version("django-switchyard")
-    except PackageNotFoundError:  # running from a source tree that was never installed
-        package_version = "dev"
-    return f"switchyard:{package_version}:tenant-host"
+    return f"switchyard:{package_version()}:tenant-host"
 
 
 def host_key(hostname: str) -> str:
