@@ -10,6 +10,8 @@ The same host through Django's test client, interleaved so the machine's noise h
   before the prediction.
 - ``django-tenants``: a plain django-tenants project: ``TenantMainMiddleware`` (one query for
   the domain) and Django's own middlewares, a view that reads ``request.tenant``.
+- ``django-tenants, routing cached``: that project with ``CachedTenantMiddleware`` instead (one
+  round trip, no query): what the rest of the chain costs both sides.
 - ``django alone``: no middleware at all, a view that answers a constant: what the client, the
   handler and URL resolution cost whatever the project.
 
@@ -31,12 +33,13 @@ from django.test import Client, override_settings
 from conditions import cache as switchyard_cache
 from tenants import cache
 from tenants.models import Tenant
-from tests.benchmarks.asgi_support import plain_tenants_chain
+from tests.benchmarks.asgi_support import TENANT_MIDDLEWARE, plain_tenants_chain
 from tests.redis_server import RedisServer, redis_server  # noqa: F401
 
 HOST = "globex.localhost"
 URLS = "tests.benchmarks.asgi_support"
 ROUNDS = 400
+CACHED_ROUTING = "tenants.middleware.CachedTenantMiddleware"
 # The issue's target: a full warm request on Redis at most this share of the plain project's.
 TARGET_RATIO = 0.3
 
@@ -59,6 +62,11 @@ def _client(chain: list[str], path: str) -> Callable[[], Any]:
     return lambda: client.get(path)
 
 
+def _routing_cached() -> list[str]:
+    """The plain project's chain with Switchyard's routing in place of django-tenants' own."""
+    return [CACHED_ROUTING if path == TENANT_MIDDLEWARE else path for path in plain_tenants_chain()]
+
+
 def _unpredicted(request: Callable[[], Any]) -> Callable[[], Any]:
     def call() -> Any:
         cache.forget_predictions()
@@ -76,6 +84,7 @@ def test_a_warm_request_against_a_plain_django_tenants_projects(
         "switchyard": ours,
         "switchyard, unpredicted": _unpredicted(_client(list(settings.MIDDLEWARE), "/strategy/")),
         "django-tenants": _client(plain_tenants_chain(), "/plain/"),
+        "django-tenants, routing cached": _client(_routing_cached(), "/plain/"),
         "django alone": _client([], "/bare/"),
     }
     for call in calls.values():
