@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
-from django.test import Client, override_settings
+from django.test import AsyncClient, Client, override_settings
 from django.urls import path
 from django_tenants.utils import tenant_context
 
@@ -22,6 +22,7 @@ from engine.storage.reads import AHEAD
 from engine.storage.writes import write_selection
 from tenants import cache
 from tenants.models import Domain, Tenant
+from tests.asgi_client import asgi_get
 from tests.helpers import make_user
 from tests.redis_server import RedisServer, redis_server  # noqa: F401
 from tests.transactions import committed
@@ -40,7 +41,17 @@ def write_then_read(request: HttpRequest) -> HttpResponse:
     return HttpResponse(request.strategy.payments.slug)  # type: ignore[attr-defined]
 
 
-urlpatterns = [path("payments/", payments), path("write-then-read/", write_then_read)]
+async def async_payments(request: HttpRequest) -> HttpResponse:
+    """``payments`` read from an async view (one thread hop)."""
+    strategy = await request.strategy.aget("payments")  # type: ignore[attr-defined]
+    return HttpResponse(f"{strategy.slug} {hasattr(request, AHEAD)}")
+
+
+urlpatterns = [
+    path("payments/", payments),
+    path("async-payments/", async_payments),
+    path("write-then-read/", write_then_read),
+]
 
 URLS = override_settings(ROOT_URLCONF=__name__)
 
@@ -176,3 +187,36 @@ def test_a_failing_cache_is_a_miss_for_the_routing_and_the_selections(
     shared_cache.stop()
     with django_assert_max_num_queries(3):  # the domain, the selections, the flag snapshot
         assert get("globex.localhost", "/payments/").startswith("card")
+
+
+@URLS
+def test_an_async_view_makes_one_cache_round_trip_too(
+    shared_cache: RedisServer, pro_tenant: Tenant
+) -> None:
+    client = AsyncClient()
+    assert asgi_get(client, "globex.localhost", "/async-payments/").status_code == 200
+    assert asgi_get(client, "globex.localhost", "/async-payments/").status_code == 200
+    sent: dict[str, Any] = {}
+
+    def request() -> None:
+        sent["response"] = asgi_get(client, "globex.localhost", "/async-payments/")
+
+    assert commands(shared_cache, request) == {"mget": 1}
+    assert sent["response"].content == b"card False"
+
+
+def test_predictions_are_bounded_oldest_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    cache.forget_predictions()
+    monkeypatch.setattr(cache, "PREDICTED_HOSTS", 3)
+    for n in range(5):
+        cache.predict(f"h{n}.example", f"s{n}")
+    assert [cache.predicted_schema(f"h{n}.example") for n in range(5)] == [
+        None,
+        None,
+        "s2",
+        "s3",
+        "s4",
+    ]
+    cache.predict("h4.example", None)  # routes nowhere now: no guess left
+    assert cache.predicted_schema("h4.example") is None
+    cache.forget_predictions()
