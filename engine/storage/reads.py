@@ -122,7 +122,10 @@ def _take_ahead(context: Context, schema: str) -> dict[str, Any] | None:
     ahead = getattr(request, AHEAD, None) if request is not None else None
     if ahead is None:
         return None
-    delattr(request, AHEAD)
+    try:
+        delattr(request, AHEAD)
+    except AttributeError:  # a wrapper that reads through to the request but cannot delete
+        return None
     fetched_schema, values, writes = ahead
     if fetched_schema != schema or writes != cache.committed_writes():
         return None
