@@ -4,8 +4,9 @@
 their schema), each served one request through the example site's whole chain, the view
 resolving ``payments`` and listing what is available; then the same tenants again, warm.
 ``tracemalloc`` measures what stays allocated afterwards (after a garbage collection): the
-routing predictions, the generations, anything else a process keeps per tenant. Printed:
-bytes per tenant, and the largest holders. Asserted: at most ``TARGET_BYTES`` per tenant.
+routing predictions, the generations, anything else a process keeps per tenant. The same for
+a plain django-tenants chain, for comparison. Printed: bytes per tenant, and the largest
+holders. Asserted: at most ``TARGET_BYTES`` per tenant.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from conditions import cache as switchyard_cache
 from engine.storage import cache as selections_cache
 from tenants import cache
 from tenants.models import Domain, Tenant
+from tests.benchmarks.asgi_support import plain_tenants_chain
 from tests.redis_server import RedisServer, redis_server  # noqa: F401
 
 TENANTS = 1_000
@@ -42,7 +44,13 @@ def strategies(request: HttpRequest) -> HttpResponse:
     return HttpResponse(f"{namespace.payments.slug} {offered}")
 
 
-urlpatterns = [path("strategies/", strategies)]
+def tenant(request: HttpRequest) -> HttpResponse:
+    """The same page in a plain django-tenants project: the tenant's plan."""
+    return HttpResponse(request.tenant.plan)  # type: ignore[attr-defined]
+
+
+urlpatterns = [path("strategies/", strategies), path("tenant/", tenant)]
+EXPECTED = {"/strategies/": b"card card", "/tenant/": b"free"}
 
 
 @pytest.fixture
@@ -71,14 +79,14 @@ def _tenants(count: int, prefix: str) -> list[str]:
     return hosts
 
 
-def _serve(handler: WSGIHandler, hosts: list[str]) -> None:
+def _serve(handler: WSGIHandler, hosts: list[str], path: str) -> None:
     """One request per host through ``handler``, as a WSGI server calls it."""
     factory = RequestFactory()
     for host in hosts:
-        response = handler(factory.get("/strategies/", HTTP_HOST=host).environ, _start_response)
+        response = handler(factory.get(path, HTTP_HOST=host).environ, _start_response)
         content = b"".join(response)
         response.close()
-        assert content == b"card card", (host, content[:200])
+        assert content == EXPECTED[path], (host, content[:200])
 
 
 def _start_response(status: str, headers: list[tuple[str, str]]) -> None:
@@ -100,30 +108,41 @@ def _connections_kept() -> Iterator[None]:
         request_finished.connect(close_old_connections)
 
 
+def _grown(handler: WSGIHandler, warm_up: list[str], hosts: list[str], path: str) -> Any:
+    """Serve ``hosts`` twice through ``handler`` (after ``warm_up``); return what stayed."""
+    _serve(handler, warm_up, path)  # modules, the flag snapshot, the first generation poll
+    _serve(handler, warm_up, path)
+    gc.collect()
+    tracemalloc.start(5)
+    try:
+        before = tracemalloc.take_snapshot()
+        _serve(handler, hosts, path)  # cold: each host's routing from the database
+        _serve(handler, hosts, path)  # warm
+        gc.collect()
+        after = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    return after.compare_to(before, "traceback")
+
+
 @override_settings(ROOT_URLCONF=__name__)
 def test_memory_per_tenant_served(shared_cache: RedisServer, db: None, benchmark: Any) -> None:
     count = 20 if benchmark.disabled else TENANTS
     warm_up, hosts = _tenants(WARM_UP, "warm"), _tenants(count, "mem")
+    plain_hosts = _tenants(count, "plain")
     with _connections_kept():
-        handler = WSGIHandler()  # the example site's whole chain, as a worker loads it
-        _serve(handler, warm_up)  # modules, the flag snapshot, the first generation poll
-        _serve(handler, warm_up)
-        gc.collect()
-        tracemalloc.start(5)
-        try:
-            before = tracemalloc.take_snapshot()
-            _serve(handler, hosts)  # cold: each host's routing from the database
-            _serve(handler, hosts)  # warm: one round trip each
-            gc.collect()
-            after = tracemalloc.take_snapshot()
-        finally:
-            tracemalloc.stop()
+        # The example site's whole chain, as a worker loads it; then a plain django-tenants one.
+        grown = _grown(WSGIHandler(), warm_up, hosts, "/strategies/")
+        with override_settings(MIDDLEWARE=plain_tenants_chain()):
+            plain = _grown(WSGIHandler(), warm_up, plain_hosts, "/tenant/")
     benchmark.pedantic(lambda: None, rounds=1)
-    grown = after.compare_to(before, "traceback")
-    total = sum(stat.size_diff for stat in grown)
-    per_tenant = total / count
+    per_tenant = sum(stat.size_diff for stat in grown) / count
+    plain_per_tenant = sum(stat.size_diff for stat in plain) / count
     if not benchmark.disabled:
-        lines = [f"{per_tenant:.0f} bytes per tenant served ({count} tenants, target <= 2 KiB)"]
+        lines = [
+            f"{per_tenant:.0f} bytes per tenant served ({count} tenants, target <= 2 KiB); "
+            f"a plain django-tenants chain {plain_per_tenant:.0f} bytes"
+        ]
         for stat in sorted(grown, key=lambda s: -s.size_diff)[:6]:
             frame = stat.traceback[-1]
             lines.append(
