@@ -19,7 +19,11 @@ class EngineConfig(AppConfig):
         from engine.discovery import autodiscover
         from engine.platform import load
         from engine.platform.sync import sync_after_migrate
+        from engine.storage.cache import package_version
 
         autodiscover()
         load.register()  # the platform state is read with the flag snapshot
         post_migrate.connect(sync_after_migrate, sender=self, dispatch_uid="switchyard_sync")
+        # Every cache key carries it; reading the installed metadata costs about a millisecond,
+        # paid here at start-up rather than by the first request.
+        package_version()
