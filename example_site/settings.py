@@ -58,8 +58,8 @@ TENANT_APPS = [
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
-TENANT_MODEL = "tenants.Tenant"
-TENANT_DOMAIN_MODEL = "tenants.Domain"
+TENANT_MODEL = "switchyard_tenants.Tenant"
+TENANT_DOMAIN_MODEL = "switchyard_tenants.Domain"
 PUBLIC_SCHEMA_NAME = "public"
 PUBLIC_SCHEMA_URLCONF = "example_site.urls_public"
 ROOT_URLCONF = "example_site.urls"
@@ -132,7 +132,7 @@ SILENCED_SYSTEM_CHECKS = [] if _REDIS_URL else ["switchyard.W003"]
 # Waffle flags are platform flags: one row in the public schema targets tenants and plans
 # (tenants.PlatformFlag; it never targets single users, whose pks repeat in every schema).
 # Their cache must be global so a flag saved in the public admin is fresh in every tenant.
-WAFFLE_FLAG_MODEL = "tenants.PlatformFlag"
+WAFFLE_FLAG_MODEL = "switchyard_tenants.PlatformFlag"
 WAFFLE_CACHE_NAME = "switchyard"
 # tenants.admin registers flags, switches and samples on the public site's admin only.
 WAFFLE_ENABLE_ADMIN_PAGES = False
