@@ -29,7 +29,9 @@ ALLOWED_HOSTS = [
 # so the platform (public) site has its own staff logins.
 SHARED_APPS = [
     "django_tenants",
-    "tenants",
+    # The AppConfig path, not "tenants": django-tenants finds the app label (switchyard_tenants)
+    # only from it (its admin index would call the app "not available" otherwise).
+    "tenants.apps.TenantsConfig",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",

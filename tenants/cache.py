@@ -256,7 +256,9 @@ def tenant_saved(sender: Any, instance: Tenant, created: bool = False, **kwargs:
 def domain_will_save(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
     """Forget the host a domain had before this save (it may be renamed)."""
     if instance.pk is not None and not raw:
-        previous = type(instance)._default_manager.filter(pk=instance.pk).values_list("domain", flat=True)
+        previous = (
+            type(instance)._default_manager.filter(pk=instance.pk).values_list("domain", flat=True)
+        )
         forget_hosts(previous)
 
 

@@ -30,9 +30,9 @@ from django_tenants.utils import (
 
 from conditions import Context
 from conditions.naming import echo
+from engine.conf import settings
 from engine.exceptions import UnknownRegistry
 from engine.registry import get_registry
-from engine.conf import settings
 from engine.validators import CONTROL_CHARACTERS
 from tenants.plans import UnknownPlan, plans, validate_plan
 from tenants.spares import claim_spare

@@ -38,7 +38,7 @@ def plan_hook() -> PlanHook:
     """Return the plan hook: an attribute name, or the function the setting names."""
     value = settings.TENANT_PLAN
     if callable(value):
-        return value  # type: ignore[no-any-return]
+        return value
     if not isinstance(value, str) or not value.strip():
         raise ImproperlyConfigured(
             f'SWITCHYARD["TENANT_PLAN"] is {value!r}: expected an attribute name or the dotted '
@@ -62,7 +62,7 @@ def _function(path: str) -> Callable[[Any], Any]:
             f'SWITCHYARD["TENANT_PLAN"] names {path!r}, a {type(function).__name__}, '
             "not a function (tenant) -> plan name."
         )
-    return function  # type: ignore[no-any-return]
+    return function
 
 
 def plan_field() -> str | None:

@@ -12,7 +12,11 @@ from django_tenants.utils import schema_context, schema_exists, tenant_context
 from tenants.flags import PlatformFlag
 from tenants.models import Tenant
 
-PLATFORM_PAGES = ("/admin/switchyard_tenants/tenant/", "/admin/switchyard_tenants/platformflag/", "/admin/waffle/switch/")
+PLATFORM_PAGES = (
+    "/admin/switchyard_tenants/tenant/",
+    "/admin/switchyard_tenants/platformflag/",
+    "/admin/waffle/switch/",
+)
 
 
 @pytest.fixture

@@ -282,7 +282,8 @@ def test_the_sql_buckets_are_the_python_buckets(db: None, pro_tenant: Tenant) ->
     Domain.objects.create(domain="bücher.globex.localhost", tenant=pro_tenant, is_primary=False)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT domain, get_byte(decode(md5(domain), 'hex'), 0) FROM public.switchyard_tenants_domain"
+            "SELECT domain, get_byte(decode(md5(domain), 'hex'), 0) "
+            "FROM public.switchyard_tenants_domain"
         )
         rows = cursor.fetchall()
     assert len(rows) >= 5

@@ -43,7 +43,9 @@ class Command(BaseCommand):
 
 def _tenants(schema_names: list[str]) -> list[Any]:
     manager = get_tenant_model()._default_manager
-    tenants = {tenant.schema_name: tenant for tenant in manager.filter(schema_name__in=schema_names)}
+    tenants = {
+        tenant.schema_name: tenant for tenant in manager.filter(schema_name__in=schema_names)
+    }
     for name in schema_names:
         if name not in tenants:
             known = manager.values_list("schema_name", flat=True)
