@@ -24,8 +24,8 @@ if settings.TENANT_MODEL != "customers.Client":
         "pytest tests/owntenant --ds=tests.settings_owntenant (make test runs it)"
     )
 
-from tenants.provisioning import ensure_public_tenant, ensure_tenant  # noqa: E402
-from tests.owntenant.customers.models import Client  # noqa: E402
+from tenants.provisioning import ensure_public_tenant, ensure_tenant
+from tests.owntenant.customers.models import Client
 
 CLIENTS = {"acme": "free", "hooli": "enterprise"}
 

@@ -7,3 +7,6 @@ class Ticket(models.Model):
     """A support ticket, in every tenant's schema (a table named ``tenants_ticket``)."""
 
     subject = models.CharField(max_length=100)
+
+    def __str__(self) -> str:
+        return self.subject
