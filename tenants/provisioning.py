@@ -267,7 +267,9 @@ def ensure_public_tenant(domain: str = "localhost", **fields: Any) -> Any:
         defaults = {"name": "Platform"} if "name" in known else {}
         if field is not None:
             defaults[field] = _largest_plan()
-        tenant = model(schema_name=PUBLIC_SCHEMA, **{**defaults, **fields})
+        tenant, errors = build_tenant(PUBLIC_SCHEMA, fields={**defaults, **fields})
+        if errors:
+            raise ValidationError(errors)
         _ensure_domain(None, domain)  # a bad domain is refused before anything is written
         tenant.save()  # the public schema exists: django-tenants creates nothing
     _ensure_domain(tenant, domain)

@@ -11,7 +11,7 @@ from django.test import Client as HttpClient
 from django.test import override_settings
 from django_tenants.utils import schema_exists
 
-from tenants.provisioning import provision_tenant
+from tenants.provisioning import ensure_public_tenant, provision_tenant
 from tests.owntenant.customers.models import Client, Domain
 from tests.owntenant.test_routing import CALLABLE_HOOK
 
@@ -74,3 +74,14 @@ def test_the_command_sets_the_models_fields(db: None) -> None:
     assert Client.objects.get(schema_name="initech").tier == "pro"
     with pytest.raises(CommandError, match="title: This field cannot be blank"):
         call_command("provision_tenant", "globex", "--domain=g.localhost")
+
+
+def test_the_public_row_refuses_fields_the_model_lacks(db: None) -> None:
+    Client.objects.filter(schema_name="public").delete()
+    with pytest.raises(ValidationError) as caught:
+        ensure_public_tenant("localhost", title="Platform", name="Platform")
+    assert caught.value.message_dict == {
+        "name": ["The tenant model customers.Client has no field 'name' to set."]
+    }
+    public = ensure_public_tenant("localhost", title="Platform")
+    assert (public.schema_name, public.tier) == ("public", "enterprise")
