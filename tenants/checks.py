@@ -1,4 +1,4 @@
-"""System checks of the tenants app (``switchyard.E101``-``E105``, ``W101``)."""
+"""System checks of the tenants app (``switchyard.E101``-``E105``, ``W101``, ``W102``)."""
 
 from __future__ import annotations
 
@@ -153,6 +153,28 @@ def check_waffle_cache(
             "platform flag saved in the public admin would stay stale in every tenant.",
             hint='Point WAFFLE_CACHE_NAME at a plain alias, e.g. SWITCHYARD["CACHE"].',
             id="switchyard.W101",
+        )
+    ]
+
+
+APP_CONFIG_PATH = "tenants.apps.TenantsConfig"
+
+
+@register()
+def check_shared_apps_entry(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """W102: ``SHARED_APPS`` names the tenants app by its ``AppConfig`` path."""
+    shared = list(getattr(django_settings, "SHARED_APPS", []))
+    if "tenants" not in shared or APP_CONFIG_PATH in shared:
+        return []
+    return [
+        Warning(
+            'SHARED_APPS lists Switchyard\'s tenants app as "tenants": django-tenants\' admin '
+            "index finds its label (switchyard_tenants) only from the AppConfig path, and shows "
+            'the platform flags as "Not available for this type of schema".',
+            hint=f'Write "{APP_CONFIG_PATH}" instead of "tenants" in SHARED_APPS.',
+            id="switchyard.W102",
         )
     ]
 

@@ -26,6 +26,7 @@ OURS = {
     "switchyard.E103",
     "switchyard.E105",
     "switchyard.W101",
+    "switchyard.W102",
 }
 
 
@@ -111,3 +112,12 @@ def test_e105_accepts_an_attribute_or_a_function() -> None:
     for hook in ("plan", "name", "tenants.plans.plans"):
         with override_settings(SWITCHYARD={"CACHE": "switchyard", "TENANT_PLAN": hook}):
             assert messages("switchyard.E105") == []
+
+
+def test_w102_the_tenants_app_by_its_module_name_in_shared_apps(settings: Any) -> None:
+    listed = list(settings.SHARED_APPS)
+    assert messages("switchyard.W102") == []
+    by_module = ["tenants" if app == "tenants.apps.TenantsConfig" else app for app in listed]
+    with override_settings(SHARED_APPS=by_module):
+        (message,) = messages("switchyard.W102")
+    assert "only from the AppConfig path" in message
