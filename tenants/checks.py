@@ -170,7 +170,7 @@ def check_shared_apps_entry(
         return []
     return [
         Warning(
-            'SHARED_APPS lists Switchyard\'s tenants app as "tenants": django-tenants\' admin '
+            "SHARED_APPS lists Switchyard's tenants app as \"tenants\": django-tenants' admin "
             "index finds its label (switchyard_tenants) only from the AppConfig path, and shows "
             'the platform flags as "Not available for this type of schema".',
             hint=f'Write "{APP_CONFIG_PATH}" instead of "tenants" in SHARED_APPS.',
