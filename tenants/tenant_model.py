@@ -17,10 +17,11 @@ from functools import lru_cache
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 from django_tenants.utils import get_tenant_model
 
-from engine.conf import settings
+from engine.conf import SETTING_NAME, settings
 
 logger = logging.getLogger("switchyard.tenants")
 
@@ -34,9 +35,20 @@ PLAN_HOOK_HINT = (
 PlanHook = str | Callable[[Any], Any]
 
 
+# The resolved hook, kept until SWITCHYARD changes: platform flags ask for it on every
+# evaluation, and reading the setting costs more than the rest of plan_of.
+_resolved: PlanHook | None = None
+
+
 def plan_hook() -> PlanHook:
     """Return the plan hook: an attribute name, or the function the setting names."""
-    value = settings.TENANT_PLAN
+    global _resolved
+    if _resolved is None:
+        _resolved = _resolve(settings.TENANT_PLAN)
+    return _resolved
+
+
+def _resolve(value: object) -> PlanHook:
     if callable(value):
         return value
     if not isinstance(value, str) or not value.strip():
@@ -47,6 +59,15 @@ def plan_hook() -> PlanHook:
     if "." in value:
         return _function(value)
     return value
+
+
+def _forget_hook(*, setting: str, **kwargs: Any) -> None:
+    global _resolved
+    if setting == SETTING_NAME:
+        _resolved = None
+
+
+setting_changed.connect(_forget_hook)
 
 
 @lru_cache(maxsize=8)
