@@ -145,6 +145,11 @@ class Resolution:
         return self.strategy_class.slug
 
     @property
+    def label(self) -> str:
+        """The label of the strategy in force."""
+        return str(self.strategy_class.label)
+
+    @property
     def slugs(self) -> tuple[str, ...]:
         """The slug in force, as a one-item tuple (as ``SetResolution.slugs``)."""
         return (self.strategy_class.slug,)

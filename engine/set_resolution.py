@@ -61,6 +61,11 @@ class SetResolution:
         return tuple(strategy.slug for strategy in self.strategy_classes)
 
     @property
+    def label(self) -> str:
+        """The labels of the strategies in force, joined by commas."""
+        return ", ".join(str(strategy.label) for strategy in self.strategy_classes)
+
+    @property
     def slug(self) -> str:
         """The slugs in force joined by commas (as a set is stored and written by hand)."""
         return ",".join(self.slugs)

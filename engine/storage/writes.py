@@ -189,12 +189,12 @@ def write_selection(
     connection's schema. Checks the shape of the values (``ValidationError``), not whether the
     strategy may be used: callers (``Registry.select``, forms, admin, commands) do that first.
     """
-    if not isinstance(slug, str):
+    if isinstance(slug, list | tuple):
         for item in slug:
             validate_slug(item)
         slug = sets.join(slug)
     with _pinned(tenant) as using:
-        return _write(registry_key, slug, user, changed_by, via, using)
+        return _write(registry_key, slug, user, changed_by, via, using)  # type: ignore[arg-type]
 
 
 def clear_selection(
