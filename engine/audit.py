@@ -86,8 +86,10 @@ def audit_selections(tenant: Any) -> SelectionAudit:
         for key, slug, user_pk in rows:
             username = None if user_pk is None else _username(users.get(user_pk), user_pk)
             registry = registries().get(key)
-            if registry is not None and registry.multiple and (
-                user_pk is None or registry.user_selectable
+            if (
+                registry is not None
+                and registry.multiple
+                and (user_pk is None or registry.user_selectable)
             ):
                 found = _judge_set(name, registry, slug, username, namespace_for(user_pk))
                 result.inactive.extend(found)

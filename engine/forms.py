@@ -28,9 +28,9 @@ from engine.context_processors import request_context
 from engine.exceptions import NoStrategyAvailable
 from engine.namespace import StrategyNamespace
 from engine.registry import Registry, get_registry, registries
+from engine.storage import writes
 from engine.strategy import Strategy
 from engine.values import MissingStrategy, slug_of
-from engine.storage import writes
 from engine.widgets import (
     StrategyCheckboxSelectMultiple,
     StrategyLabel,
@@ -223,6 +223,7 @@ class StrategySetChoiceField(StrategyMultipleChoiceField):
     def __init__(self, registry: str | type[Registry], **kwargs: Any) -> None:
         kwargs.setdefault("required", False)  # the registry's counts decide, with their codes
         super().__init__(registry, **kwargs)
+        self.current = _slugs(kwargs.get("initial"))  # the order shown before any binding
         self.widget.mandatory = frozenset(self.registry.mandatory)
 
     def strategies(self) -> list[type[Strategy]]:

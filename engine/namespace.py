@@ -123,7 +123,7 @@ class StrategyNamespace:
         return await self._await(self.resolution, key, tenant_level=tenant_level)
 
     async def aget(self, key: str | type[Registry]) -> Any:
-        """Return the strategy (a tuple for a set) in force for registry ``key``, from async code."""
+        """Return the strategy (a tuple for a set) in force for ``key``, from async code."""
         return (await self.aresolution(key)).strategy
 
     async def aavailable(self, key: str | type[Registry]) -> list[type[Strategy]]:

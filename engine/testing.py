@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 
 from conditions import Always, Condition, Never
 from engine import catalogue as registry_catalogue
-from engine import sets
 from engine import registry as registry_module
+from engine import sets
 from engine.exceptions import UnknownStrategy
 from engine.registry import Registry, get_registry, registries
 from engine.resolution import forced_conditions, forced_strategies

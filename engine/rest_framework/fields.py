@@ -185,7 +185,9 @@ class StrategySetField(StrategyField):
                 self.fail("anonymous")
         stored = stored_selections(context)
         key = self.registry.key
-        keep = sets.split(stored.user_choice(key) if user is not None else stored.tenant_choice(key))
+        keep = sets.split(
+            stored.user_choice(key) if user is not None else stored.tenant_choice(key)
+        )
         try:
             return writes.validate_set(self.registry, data, context, user, keep=keep)
         except DjangoValidationError as error:
@@ -194,4 +196,4 @@ class StrategySetField(StrategyField):
     def to_representation(self, value: Any) -> list[str]:  # type: ignore[override]
         if isinstance(value, str):
             return list(sets.split(value))
-        return [str(super().to_representation(item)) for item in value or ()]
+        return [str(StrategyField.to_representation(self, item)) for item in value or ()]

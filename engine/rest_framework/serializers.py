@@ -15,9 +15,9 @@ from rest_framework.settings import api_settings
 from conditions import Context
 from conditions.naming import ECHO_LIMIT
 from engine import fields as model_fields
+from engine import sets
 from engine.exceptions import NoStrategyAvailable
 from engine.registry import Registry
-from engine import sets
 from engine.resolution import Skipped
 from engine.rest_framework.context import request_context
 from engine.rest_framework.fields import (
