@@ -137,7 +137,7 @@ class Registry(metaclass=RegistryMeta):
     default: ClassVar[Any] = None  # a slug; for a multiple registry a tuple of slugs
     user_selectable: ClassVar[bool] = False
     multiple: ClassVar[bool] = False
-    min_selected: ClassVar[int] = 0
+    min_selected: ClassVar[int] = 1
     max_selected: ClassVar[int | None] = None
     mandatory: ClassVar[tuple[str, ...]] = ()
     # Templates read registries as classes ({{ registry.label }}) instead of calling them.

@@ -56,8 +56,7 @@ def define_set(tenant: Any) -> list[type[Strategy]]:
                 "slug": f"s{i:02}",
                 "priority": i,
                 "condition": (
-                    (Permission(f"auth.bench_p{i}") & Setting(f"BENCH_S{i}"))
-                    | Flag(f"bench_f{i}")
+                    (Permission(f"auth.bench_p{i}") & Setting(f"BENCH_S{i}")) | Flag(f"bench_f{i}")
                 ),
             },
         )
