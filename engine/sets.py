@@ -21,7 +21,7 @@ from engine.exceptions import unknown_strategy_error
 if TYPE_CHECKING:
     from engine.registry import Registry
 
-__all__ = ["SEPARATOR", "join", "split", "validate_shape"]
+__all__ = ["SEPARATOR", "as_submitted", "join", "split", "validate_shape"]
 
 SEPARATOR = ","
 
@@ -36,6 +36,14 @@ def split(value: str | None) -> tuple[str, ...]:
     if not value:
         return ()
     return tuple(slug for slug in value.split(SEPARATOR) if slug)
+
+
+def as_submitted(registry: type[Registry], value: Any) -> Any:
+    """Return ``value`` as ``Registry.select`` takes it: for a registry holding a set, a
+    string of slugs joined by commas (a command-line or settings value) becomes a list."""
+    if registry.multiple and isinstance(value, str):
+        return value.split(SEPARATOR)
+    return value
 
 
 def validate_shape(

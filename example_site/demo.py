@@ -15,7 +15,7 @@ from django.contrib.auth.models import Group, Permission
 from django_tenants.utils import schema_context, tenant_context
 
 from conditions import Context
-from engine import StrategyNamespace, get_registry
+from engine import StrategyNamespace, get_registry, sets
 from engine.models import Selection
 from example_site.catalogue import get_product
 from example_site.models import Order
@@ -181,7 +181,7 @@ def _ensure_selections(demo: DemoTenant, tenant: Tenant) -> None:
         if not Selection.objects.filter(registry=key, user=None).exists():
             registry = get_registry(key)
             # A registry holding a set is given its slugs joined by commas, as on the command line.
-            value = slug.split(",") if registry.multiple else slug
+            value = sets.as_submitted(registry, slug)
             registry.select(value, context, changed_by=owner, via="seed")
 
 

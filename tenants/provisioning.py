@@ -24,6 +24,7 @@ from django_tenants.utils import get_public_schema_name, schema_context, schema_
 
 from conditions import Context
 from conditions.naming import echo
+from engine import sets
 from engine.exceptions import UnknownRegistry
 from engine.registry import get_registry
 from engine.validators import CONTROL_CHARACTERS
@@ -51,13 +52,13 @@ def provision_tenant(
     name: str,
     plan: str,
     domain: str,
-    selections: Mapping[str, str] | None = None,
+    selections: Mapping[str, Any] | None = None,
     created_by: Any = None,
 ) -> Tenant:
     """Create a tenant with its schema, primary domain and initial selections; return it.
 
-    ``selections`` maps registry keys to slugs, each validated like any selection for the new
-    tenant. ``created_by`` (a platform user or a name) is recorded on the tenant. Raises
+    ``selections`` maps registry keys to slugs (for a registry holding a set, a list of slugs
+    or slugs joined by commas), each validated like any selection for the new tenant. ``created_by`` (a platform user or a name) is recorded on the tenant. Raises
     ``ValidationError`` (a dict: field -> messages) with nothing created when anything is
     wrong, whatever the arguments are (text with NUL or other control characters, ``None``,
     numbers, huge values): values in messages are shortened.
@@ -79,7 +80,8 @@ def provision_tenant(
                 Domain.objects.create(domain=domain, tenant=tenant, is_primary=True)
                 context = Context(tenant=tenant)
                 for key, slug in selections.items():
-                    get_registry(key).select(slug, context, via="provisioning")
+                    registry = get_registry(key)
+                    registry.select(sets.as_submitted(registry, slug), context, via="provisioning")
         except (IntegrityError, ProgrammingError) as error:
             # Someone took the schema or domain between our checks and our writes.
             check_new_tenant(tenant, domain=domain, selections={})
@@ -89,7 +91,7 @@ def provision_tenant(
     return tenant
 
 
-def check_new_tenant(tenant: Tenant, *, domain: str, selections: Mapping[str, str]) -> None:
+def check_new_tenant(tenant: Tenant, *, domain: str, selections: Mapping[str, Any]) -> None:
     """Raise ``ValidationError`` listing everything wrong with a tenant about to be created."""
     errors: dict[str, list[str]] = {}
     schema_name = tenant.schema_name
@@ -227,7 +229,7 @@ def _validate_label(label: Any) -> None:
         )
 
 
-def _selection_problems(tenant: Tenant, selections: Mapping[str, str]) -> list[str]:
+def _selection_problems(tenant: Tenant, selections: Mapping[str, Any]) -> list[str]:
     problems = []
     context = Context(tenant=tenant)  # the tenant to be: plan conditions see its plan
     for key, slug in selections.items():
@@ -240,7 +242,10 @@ def _selection_problems(tenant: Tenant, selections: Mapping[str, str]) -> list[s
             problems.append(str(error))
             continue
         try:
-            registry.validate_selection(slug, context)
+            if registry.multiple:  # a set: a list of slugs, or slugs joined by commas
+                registry.validate_set(sets.as_submitted(registry, slug), context)
+            else:
+                registry.validate_selection(slug, context)
         except ValidationError as error:
             problems.extend(f"{key}: {message}" for message in error.messages)
     return problems

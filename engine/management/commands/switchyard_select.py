@@ -67,7 +67,7 @@ class Command(SwitchyardCommand):
         if (slug is None) == (not clear):
             raise usage_error("Give either a strategy slug to select or --clear, not both.")
         registry = self.registry(key)
-        value: Any = slug.split(",") if registry.multiple and slug is not None else slug
+        value: Any = sets.as_submitted(registry, slug)
         tenant = self.tenant(options["tenant"])
         with tenant_scope(tenant):
             user = self.user(options["user"], tenant)
