@@ -152,6 +152,28 @@ def test_the_form_refuses_a_crafted_set(
     assert [e.code for e in form.errors.as_data()["channels"]] == [code]
 
 
+def test_positions_that_are_not_small_numbers_keep_the_pages_order(free_tenant: Tenant) -> None:
+    define()
+    data = {
+        "channels": ["mail", "hook"],
+        "channels-position-mail": "x\x00",
+        "channels-position-hook": "9" * 50,
+    }
+    form = SelectionsForm(Context(tenant=free_tenant), data, registries=["channels"])
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["channels"] == ("mail", "hook")
+
+
+def test_the_form_refuses_a_huge_set_before_reading_it(
+    free_tenant: Tenant, unchanged: None
+) -> None:
+    define()
+    data = {"channels": ["mail"] * 50_000}
+    form = SelectionsForm(Context(tenant=free_tenant), data, registries=["channels"])
+    assert not form.is_valid()
+    assert [e.code for e in form.errors.as_data()["channels"]] == ["too_many"]
+
+
 def test_the_admin_saves_a_set(free_tenant: Tenant) -> None:
     define()
     owner = make_user(free_tenant, "owner", CHANGE, staff=True)
@@ -238,6 +260,20 @@ def test_the_api_refuses_a_bad_set_with_a_400(
     assert everything() == before
 
 
+def test_a_user_chooses_their_own_set_through_the_api(free_tenant: Tenant) -> None:
+    define(user_selectable=True)
+    member = make_user(free_tenant, "member")  # no permission: their own choice needs none
+    client = client_for(free_tenant, member)
+    with override_settings(CHANNELS_SMS=True):
+        response = put(client, f"{API}my-selection/", {"slugs": ["sms", "mail"]})
+        assert response.status_code == 200, response.content
+        assert response.json()["in_force"]["slugs"] == ["sms", "mail"]
+        assert response.json()["in_force"]["reason"] == "user_selection"
+        refused = put(client, f"{API}selection/", {"slugs": ["hook", "mail"]})
+    assert refused.status_code == 403
+    assert stored(free_tenant, member) == "sms,mail" and stored(free_tenant) is None
+
+
 # The command ---------------------------------------------------------------------------------
 
 
@@ -255,8 +291,25 @@ def test_the_command_selects_a_set(free_tenant: Tenant) -> None:
     assert stored(free_tenant) == "hook,mail"
 
 
+def test_the_command_dry_run_validates_a_set_and_stores_nothing(
+    free_tenant: Tenant, unchanged: None
+) -> None:
+    define()
+    output = run("channels", "hook,mail", "--tenant", free_tenant.schema_name, "--dry-run")
+    assert "may select channels=hook,mail" in output
+    with pytest.raises(CommandError, match="mandatory"):
+        run("channels=hook", "--tenant", free_tenant.schema_name, "--dry-run")
+
+
 @pytest.mark.parametrize(
-    "value", ["channels=hook", "channels=mail,mail", "channels=mail,nope", "channels=mail,chat"]
+    "value",
+    [
+        "channels=hook",
+        "channels=mail,mail",
+        "channels=mail,nope",
+        "channels=mail,chat",
+        "channels=",
+    ],
 )
 def test_the_command_refuses_a_bad_set(free_tenant: Tenant, unchanged: None, value: str) -> None:
     define()
