@@ -58,7 +58,8 @@ def provision_tenant(
     """Create a tenant with its schema, primary domain and initial selections; return it.
 
     ``selections`` maps registry keys to slugs (for a registry holding a set, a list of slugs
-    or slugs joined by commas), each validated like any selection for the new tenant. ``created_by`` (a platform user or a name) is recorded on the tenant. Raises
+    or slugs joined by commas), each validated like any selection for the new tenant.
+    ``created_by`` (a platform user or a name) is recorded on the tenant. Raises
     ``ValidationError`` (a dict: field -> messages) with nothing created when anything is
     wrong, whatever the arguments are (text with NUL or other control characters, ``None``,
     numbers, huge values): values in messages are shortened.
