@@ -5,7 +5,8 @@ their context, in priority order, and re-check on submit through
 ``Registry.validate_selection``: a crafted value that is unknown, of another registry or not
 available is a form error naming it. The value the form started with (its initial, e.g. the
 stored one) may be submitted unchanged even when it is no longer available: keeping a value is
-not choosing it. ``SelectionsForm`` edits a tenant's (or a user's) selections and saves through
+not choosing it. ``StrategySetChoiceField`` edits the set of a ``multiple`` registry.
+``SelectionsForm`` edits a tenant's (or a user's) selections and saves through
 ``Registry.select``.
 """
 
@@ -298,8 +299,9 @@ class RegistryEntry:
 
 
 class SelectionsForm(forms.Form):
-    """One ``StrategyChoiceField`` per registry: the tenant's choices of ``context``, or with
-    ``for_user=True`` its user's own (``user_selectable`` registries only).
+    """One ``StrategyChoiceField`` per registry (a ``StrategySetChoiceField`` for a set): the
+    tenant's choices of ``context``, or with ``for_user=True`` its user's own
+    (``user_selectable`` registries only).
 
     A field starts at the stored selection, else at the strategy in force. ``save()`` writes
     the changed fields through ``Registry.select``, all or nothing.
