@@ -231,6 +231,17 @@ def test_the_api_reads_and_replaces_a_set(free_tenant: Tenant) -> None:
     assert detail["selection"]["tenant"] == ["mail"]
 
 
+def test_the_browsable_api_renders_a_set_resource(free_tenant: Tenant) -> None:
+    define()
+    client = client_for(free_tenant, make_user(free_tenant, "owner", CHANGE))
+    response = client.get(f"{API}selection/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert b"slugs" in response.content
+    options = client.options(f"{API}selection/").json()
+    offered = [choice["value"] for choice in options["actions"]["PUT"]["slugs"]["choices"]]
+    assert offered == ["mail", "hook"]  # what this request may choose
+
+
 @pytest.mark.parametrize(
     ("body", "code"),
     [
