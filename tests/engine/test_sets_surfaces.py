@@ -328,6 +328,28 @@ def test_the_command_refuses_a_bad_set(free_tenant: Tenant, unchanged: None, val
         run(value, "--tenant", free_tenant.schema_name)
 
 
+def test_explain_and_list_show_the_set(free_tenant: Tenant) -> None:
+    define()
+    write_selection("channels", "hook,chat,mail", via="api", tenant=free_tenant)
+    out = StringIO()
+    call_command("switchyard_explain", "channels", "--tenant", free_tenant.schema_name, stdout=out)
+    text = out.getvalue()
+    assert "channels: hook,mail (the tenant's selection)" in text
+    assert "skipped: the tenant's selection 'chat' is unavailable: plan:enterprise" in text
+    assert "✓ hook (Hook) [in force]" in text and "✓ mail (Mail) [in force]" in text
+    out = StringIO()
+    call_command(
+        "switchyard_list", "--tenant", free_tenant.schema_name, "--format", "json", stdout=out
+    )
+    (listed,) = [r for r in json.loads(out.getvalue()) if r["key"] == "channels"]
+    assert listed["in_force"]["slugs"] == ["hook", "mail"]
+    assert listed["selection"]["tenant"] == "hook,chat,mail"
+    assert (listed["multiple"], listed["mandatory"]) == (True, ["mail"])
+    out = StringIO()
+    call_command("switchyard_list", stdout=out)
+    assert "channels — Channels (no default, a set, mandatory mail)" in out.getvalue()
+
+
 # Template tags, audit, doctor, report --------------------------------------------------------
 
 
