@@ -105,13 +105,9 @@ class StrategySetWidget(StrategyCheckboxSelectMultiple):
 
     def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
         checked = super().value_from_datadict(data, files, name)
-        if not isinstance(checked, list):
-            return checked
-        positions = {
-            slug: _position(data.get(position_name(name, slug)))
-            for slug in checked
-            if isinstance(slug, str)
-        }
+        if not isinstance(checked, list) or not all(isinstance(s, str) for s in checked):
+            return checked  # the field refuses it, naming what was wrong
+        positions = {slug: _position(data.get(position_name(name, slug))) for slug in checked}
         order = {slug: index for index, slug in enumerate(checked)}
         return sorted(checked, key=lambda slug: (positions.get(slug, POSITION_NONE), order[slug]))
 
