@@ -277,6 +277,37 @@ def test_aselect_and_aget_handle_sets(free_tenant: Tenant) -> None:
     assert [s.slug for s in value] == ["hook", "mail"]
 
 
+def test_aresolve_and_aexplain_handle_sets(free_tenant: Tenant) -> None:
+    import engine
+
+    define()
+    store(free_tenant, "hook,mail")
+
+    async def read() -> Any:
+        resolution = await engine.aresolve("channels", tenant=free_tenant)
+        explanation = await StrategyNamespace(Context(tenant=free_tenant)).aexplain("channels")
+        return resolution, explanation
+
+    resolution, explanation = async_to_sync(read)()
+    assert in_force(resolution) == (("hook", "mail"), Reason.TENANT_SELECTION)
+    assert [e.slug for e in explanation.in_force_all] == ["hook", "mail"]
+
+
+def test_a_users_own_set_through_the_form(free_tenant: Tenant) -> None:
+    from engine.forms import SelectionsForm
+
+    define(user_selectable=True)
+    user = make_user(free_tenant, "ursula")
+    context = Context(tenant=free_tenant, user=user)
+    data = {"channels": ["hook", "mail"]}
+    form = SelectionsForm(context, data, for_user=True, registries=["channels"])
+    assert form.is_valid(), form.errors
+    form.save()
+    with tenant_context(free_tenant):
+        row = Selection.objects.get(registry="channels")
+    assert (row.slug, row.user_id) == ("hook,mail", user.pk)
+
+
 # System checks -------------------------------------------------------------------------------
 
 
