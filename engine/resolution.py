@@ -6,6 +6,8 @@ the first available strategy by ``(priority, slug)`` → ``NoStrategyAvailable``
 candidate must pass its condition. A stored slug that is unknown or unavailable is skipped
 (and stays stored: it comes back when it is allowed again); the resolution records why.
 
+A registry holding a set (``multiple = True``) is resolved by ``engine.set_resolution``.
+
 This module is pure: it decides from a registry, a ``Context`` and the ``StoredSelections`` it
 is handed, and does no I/O of its own (``engine.storage`` reads the selections,
 ``engine.namespace`` joins the two for a request). Conditions may still look things up
