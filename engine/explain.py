@@ -7,14 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from conditions import Context, Explanation
 from engine.exceptions import NoStrategyAvailable
-from engine.resolution import (
-    NOTHING_STORED,
-    Resolution,
-    Skipped,
-    StoredSelections,
-    explain_strategy,
-    resolve,
-)
+from engine.resolution import NOTHING_STORED, Skipped, StoredSelections, explain_strategy
+from engine.set_resolution import AnyResolution, resolve_any
 
 if TYPE_CHECKING:
     from engine.registry import Registry
@@ -57,7 +51,7 @@ class RegistryExplanation:
 
     registry: type[Registry]
     strategies: tuple[StrategyExplanation, ...]
-    resolution: Resolution | None
+    resolution: AnyResolution | None
     error: NoStrategyAvailable | None = None
 
     @property
@@ -69,7 +63,16 @@ class RegistryExplanation:
 
     @property
     def in_force(self) -> StrategyExplanation | None:
+        """The (first) strategy in force, explained; None when nothing is."""
         return next((entry for entry in self.strategies if entry.in_force), None)
+
+    @property
+    def in_force_all(self) -> tuple[StrategyExplanation, ...]:
+        """Every strategy in force (several for a ``multiple`` registry), in the set's order."""
+        if self.resolution is None:
+            return ()
+        by_class = {entry.strategy_class: entry for entry in self.strategies}
+        return tuple(by_class[cls] for cls in self.resolution.strategy_classes if cls in by_class)
 
     def __getitem__(self, slug: str) -> StrategyExplanation:
         for entry in self.strategies:
@@ -81,7 +84,8 @@ class RegistryExplanation:
     def lines(self) -> list[str]:
         key = self.registry.key
         if self.resolution is not None:
-            head = f"{key}: {self.resolution.slug} ({self.resolution.reason.description})"
+            slug = self.resolution.slug or "nothing"
+            head = f"{key}: {slug} ({self.resolution.reason.description})"
         else:
             head = f"{key}: no strategy is available"
         lines = [head, *(f"  skipped: {skip}" for skip in self.skipped)]
@@ -106,7 +110,7 @@ def explain(
     registry: type[Registry],
     context: Context,
     stored: StoredSelections = NOTHING_STORED,
-    resolution: Resolution | None = None,
+    resolution: AnyResolution | None = None,
 ) -> RegistryExplanation:
     """Explain every strategy of ``registry`` in ``context`` (reusing ``resolution`` if given).
 
@@ -115,14 +119,14 @@ def explain(
     error: NoStrategyAvailable | None = None
     if resolution is None:
         try:
-            resolution = resolve(registry, context, stored)
+            resolution = resolve_any(registry, context, stored)
         except NoStrategyAvailable as raised:
             error = raised
-    in_force = resolution.strategy_class if resolution is not None else None
+    in_force = set(resolution.strategy_classes) if resolution is not None else set()
     entries = []
     for strategy in registry.strategies():
         explanation = explain_strategy(strategy, context)
         entries.append(
-            StrategyExplanation(strategy, explanation.result, strategy is in_force, explanation)
+            StrategyExplanation(strategy, explanation.result, strategy in in_force, explanation)
         )
     return RegistryExplanation(registry, tuple(entries), resolution, error)

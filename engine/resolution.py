@@ -6,6 +6,8 @@ the first available strategy by ``(priority, slug)`` → ``NoStrategyAvailable``
 candidate must pass its condition. A stored slug that is unknown or unavailable is skipped
 (and stays stored: it comes back when it is allowed again); the resolution records why.
 
+A registry holding a set (``multiple = True``) is resolved by ``engine.set_resolution``.
+
 This module is pure: it decides from a registry, a ``Context`` and the ``StoredSelections`` it
 is handed, and does no I/O of its own (``engine.storage`` reads the selections,
 ``engine.namespace`` joins the two for a request). Conditions may still look things up
@@ -20,7 +22,7 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.core.exceptions import SynchronousOnlyOperation
 
@@ -75,6 +77,8 @@ class Reason(enum.StrEnum):
     DEFAULT = "default"
     FALLBACK = "fallback"
     OVERRIDDEN = "overridden"
+    MANDATORY = "mandatory"
+    NONE_SELECTED = "none_selected"
 
     @property
     def description(self) -> str:
@@ -87,6 +91,8 @@ _DESCRIPTIONS = {
     Reason.DEFAULT: "the registry's default",
     Reason.FALLBACK: "the first available strategy by priority",
     Reason.OVERRIDDEN: "forced by engine.testing.override_strategy",
+    Reason.MANDATORY: "a mandatory strategy of the registry",
+    Reason.NONE_SELECTED: "nothing selected (min_selected is 0)",
 }
 
 
@@ -95,6 +101,7 @@ class SkipReason(enum.StrEnum):
 
     UNKNOWN_SLUG = "unknown_slug"
     UNAVAILABLE = "unavailable"
+    OVER_LIMIT = "over_limit"
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,8 @@ class Skipped:
     def __str__(self) -> str:
         if self.why is SkipReason.UNKNOWN_SLUG:
             return f"{self.source.description} {self.slug!r} is not a registered strategy"
+        if self.why is SkipReason.OVER_LIMIT:
+            return f"{self.source.description} {self.slug!r} is over the registry's max_selected"
         text = self.explanation.text if self.explanation is not None else "its condition"
         return f"{self.source.description} {self.slug!r} is unavailable: {text} is not met"
 
@@ -131,9 +140,26 @@ class Resolution:
     reason: Reason
     skipped: tuple[Skipped, ...] = field(default=())
 
+    multiple: ClassVar[bool] = False
+
     @property
     def slug(self) -> str:
         return self.strategy_class.slug
+
+    @property
+    def label(self) -> str:
+        """The label of the strategy in force."""
+        return str(self.strategy_class.label)
+
+    @property
+    def slugs(self) -> tuple[str, ...]:
+        """The slug in force, as a one-item tuple (as ``SetResolution.slugs``)."""
+        return (self.strategy_class.slug,)
+
+    @property
+    def strategy_classes(self) -> tuple[type[Strategy], ...]:
+        """The strategy class in force, as a one-item tuple (as ``SetResolution``)."""
+        return (self.strategy_class,)
 
     def __str__(self) -> str:
         text = f"{self.registry.key}: {self.slug} ({self.reason.description})"
@@ -210,6 +236,8 @@ def resolve(
     ``tenant_level`` leaves the user's own selection out: what applies to the tenant (and to
     a user without a choice of their own), as the tenant's settings form shows it.
     """
+    if registry.multiple:
+        raise TypeError(f"{registry.key!r} holds a set: use resolve_set() (or resolve_any())")
     forced = forced_strategies.get()
     if forced and registry.key in forced:
         chosen = registry.get(forced[registry.key])
@@ -247,7 +275,7 @@ def _candidates(
 ) -> list[tuple[Reason, str | None]]:
     key = registry.key
     candidates: list[tuple[Reason, str | None]] = []
-    if not tenant_level and registry.user_selectable and _authenticated(context.user):
+    if not tenant_level and registry.user_selectable and authenticated(context.user):
         candidates.append((Reason.USER_SELECTION, stored.user_choice(key)))
     candidates.append((Reason.TENANT_SELECTION, stored.tenant_choice(key)))
     candidates.append((Reason.DEFAULT, registry.default))
@@ -264,7 +292,7 @@ def _resolution(
     return Resolution(registry, registry.build(strategy, context), strategy, reason, tuple(skipped))
 
 
-def _authenticated(user: Any) -> bool:
+def authenticated(user: Any) -> bool:
     return user is not None and bool(getattr(user, "is_authenticated", False))
 
 

@@ -30,6 +30,7 @@ from django_tenants.utils import (
 
 from conditions import Context
 from conditions.naming import echo
+from engine import sets
 from engine.conf import settings
 from engine.exceptions import UnknownRegistry
 from engine.registry import get_registry
@@ -68,7 +69,7 @@ def provision_tenant(
     domain: str,
     name: Any = NOT_GIVEN,
     plan: Any = NOT_GIVEN,
-    selections: Mapping[str, str] | None = None,
+    selections: Mapping[str, Any] | None = None,
     created_by: Any = None,
     **fields: Any,
 ) -> Any:
@@ -77,12 +78,12 @@ def provision_tenant(
     The tenant is an instance of the project's ``TENANT_MODEL``. ``name`` goes to its ``name``
     field and ``plan`` to the field ``SWITCHYARD["TENANT_PLAN"]`` names (each only when the
     model has it); ``fields`` are other fields of the model, validated by the model's own
-    field validation. ``selections`` maps registry keys to slugs, each validated like any
-    selection for the new tenant. ``created_by`` (a platform user or a name) is recorded when
-    the model has a ``created_by`` field. Raises ``ValidationError`` (a dict: field ->
-    messages) with nothing created when anything is wrong, whatever the arguments are (text
-    with NUL or other control characters, ``None``, numbers, huge values): values in messages
-    are shortened.
+    field validation. ``selections`` maps registry keys to slugs (for a registry holding a
+    set, a list of slugs or slugs joined by commas), each validated like any selection for the
+    new tenant. ``created_by`` (a platform user or a name) is recorded when the model has a
+    ``created_by`` field. Raises ``ValidationError`` (a dict: field -> messages) with nothing
+    created when anything is wrong, whatever the arguments are (text with NUL or other control
+    characters, ``None``, numbers, huge values): values in messages are shortened.
     """
     domain = normalize_domain(domain)
     label = _label(created_by)
@@ -105,7 +106,8 @@ def provision_tenant(
                 )
                 context = Context(tenant=tenant)
                 for key, slug in selections.items():
-                    get_registry(key).select(slug, context, via="provisioning")
+                    registry = get_registry(key)
+                    registry.select(sets.as_submitted(registry, slug), context, via="provisioning")
         except (IntegrityError, ProgrammingError) as error:
             # Someone took the schema or domain between our checks and our writes.
             check_new_tenant(tenant, domain=domain, selections={})
@@ -160,7 +162,7 @@ def check_new_tenant(
     tenant: Any,
     *,
     domain: str,
-    selections: Mapping[str, str],
+    selections: Mapping[str, Any],
     errors: dict[str, list[str]] | None = None,
 ) -> None:
     """Raise ``ValidationError`` listing everything wrong with a tenant about to be created."""
@@ -343,7 +345,7 @@ def _validate_label(label: Any) -> None:
         )
 
 
-def _selection_problems(tenant: Any, selections: Mapping[str, str]) -> list[str]:
+def _selection_problems(tenant: Any, selections: Mapping[str, Any]) -> list[str]:
     problems = []
     context = Context(tenant=tenant)  # the tenant to be: plan conditions see its plan
     for key, slug in selections.items():
@@ -356,7 +358,10 @@ def _selection_problems(tenant: Any, selections: Mapping[str, str]) -> list[str]
             problems.append(str(error))
             continue
         try:
-            registry.validate_selection(slug, context)
+            if registry.multiple:  # a set: a list of slugs, or slugs joined by commas
+                registry.validate_set(sets.as_submitted(registry, slug), context)
+            else:
+                registry.validate_selection(slug, context)
         except ValidationError as error:
             problems.extend(f"{key}: {message}" for message in error.messages)
     return problems
