@@ -12,6 +12,7 @@ from engine.explain import RegistryExplanation, StrategyExplanation
 from engine.namespace import StrategyNamespace, aresolve, resolve
 from engine.registry import Registry, get_registry, registries
 from engine.resolution import Reason, Resolution, Skipped, SkipReason
+from engine.set_resolution import SetResolution
 from engine.strategy import Strategy, register
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "Registry",
     "RegistryExplanation",
     "Resolution",
+    "SetResolution",
     "SkipReason",
     "Skipped",
     "Strategy",

@@ -15,7 +15,7 @@ class EngineConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from engine import checks  # noqa: F401 - registers the system checks
+        from engine import checks, checks_sets  # noqa: F401 - registers the system checks
         from engine.discovery import autodiscover
         from engine.platform import load
         from engine.platform.sync import sync_after_migrate

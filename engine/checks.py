@@ -146,7 +146,12 @@ def check_registries(app_configs: AppConfigs = None, **kwargs: Any) -> list[Chec
                 )
             )
     for key, registry in sorted(current.items()):
-        if registry.default is not None and registry.default not in registry:
+        # A set's default(s) are checked by engine.checks_sets (switchyard.E153).
+        if (
+            not registry.multiple
+            and registry.default is not None
+            and registry.default not in registry
+        ):
             messages.append(
                 Error(
                     f"{qualified_name(registry)}.default is {registry.default!r}, which is not "

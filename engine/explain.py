@@ -10,13 +10,13 @@ from engine.exceptions import NoStrategyAvailable
 from engine.platform.state import NO_PLATFORM_STATE, PlatformState, Status
 from engine.resolution import (
     NOTHING_STORED,
-    Resolution,
     Skipped,
     StoredSelections,
     explain_strategy,
     offered,
-    resolve,
+    platform_policy,
 )
+from engine.set_resolution import AnyResolution, resolve_any
 
 if TYPE_CHECKING:
     from engine.registry import Registry
@@ -74,7 +74,7 @@ class RegistryExplanation:
 
     registry: type[Registry]
     strategies: tuple[StrategyExplanation, ...]
-    resolution: Resolution | None
+    resolution: AnyResolution | None
     error: NoStrategyAvailable | None = None
 
     @property
@@ -86,7 +86,16 @@ class RegistryExplanation:
 
     @property
     def in_force(self) -> StrategyExplanation | None:
+        """The (first) strategy in force, explained; None when nothing is."""
         return next((entry for entry in self.strategies if entry.in_force), None)
+
+    @property
+    def in_force_all(self) -> tuple[StrategyExplanation, ...]:
+        """Every strategy in force (several for a ``multiple`` registry), in the set's order."""
+        if self.resolution is None:
+            return ()
+        by_class = {entry.strategy_class: entry for entry in self.strategies}
+        return tuple(by_class[cls] for cls in self.resolution.strategy_classes if cls in by_class)
 
     def __getitem__(self, slug: str) -> StrategyExplanation:
         for entry in self.strategies:
@@ -98,7 +107,8 @@ class RegistryExplanation:
     def lines(self) -> list[str]:
         key = self.registry.key
         if self.resolution is not None:
-            head = f"{key}: {self.resolution.slug} ({self.resolution.reason.description})"
+            slug = self.resolution.slug or "nothing"
+            head = f"{key}: {slug} ({self.resolution.reason.description})"
         else:
             head = f"{key}: no strategy is available"
         lines = [head, *(f"  skipped: {skip}" for skip in self.skipped)]
@@ -123,7 +133,7 @@ def explain(
     registry: type[Registry],
     context: Context,
     stored: StoredSelections = NOTHING_STORED,
-    resolution: Resolution | None = None,
+    resolution: AnyResolution | None = None,
     platform: PlatformState = NO_PLATFORM_STATE,
 ) -> RegistryExplanation:
     """Explain every strategy of ``registry`` in ``context`` (reusing ``resolution`` if given).
@@ -134,11 +144,11 @@ def explain(
     error: NoStrategyAvailable | None = None
     if resolution is None:
         try:
-            resolution = resolve(registry, context, stored, platform=platform)
+            resolution = resolve_any(registry, context, stored, platform=platform)
         except NoStrategyAvailable as raised:
             error = raised
-    in_force = resolution.strategy_class if resolution is not None else None
-    policy = platform.policy(registry.key, registry.strategies(), context)
+    in_force = set(resolution.strategy_classes) if resolution is not None else set()
+    policy = platform_policy(registry, context, platform)
     allowed = set(offered(registry, context, platform)) if policy is not None else None
     entries = []
     for strategy in registry.strategies():
@@ -148,7 +158,7 @@ def explain(
         is_offered = explanation.result if allowed is None else strategy in allowed
         entries.append(
             StrategyExplanation(
-                strategy, is_offered, strategy is in_force, explanation, status, note
+                strategy, is_offered, strategy in in_force, explanation, status, note
             )
         )
     return RegistryExplanation(registry, tuple(entries), resolution, error)

@@ -5,7 +5,8 @@ their context, in priority order, and re-check on submit through
 ``Registry.validate_selection``: a crafted value that is unknown, of another registry or not
 available is a form error naming it. The value the form started with (its initial, e.g. the
 stored one) may be submitted unchanged even when it is no longer available: keeping a value is
-not choosing it. ``SelectionsForm`` edits a tenant's (or a user's) selections and saves through
+not choosing it. ``StrategySetChoiceField`` edits the set of a ``multiple`` registry.
+``SelectionsForm`` edits a tenant's (or a user's) selections and saves through
 ``Registry.select``.
 """
 
@@ -23,15 +24,22 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from conditions import Context
+from engine import sets
 from engine.context_processors import request_context
 from engine.exceptions import NoStrategyAvailable
 from engine.namespace import StrategyNamespace
 from engine.platform.load import platform_state
 from engine.registry import Registry, get_registry, registries
-from engine.resolution import SkipReason, platform_skip
+from engine.resolution import SkipReason, platform_policy, platform_skip
+from engine.storage import writes
 from engine.strategy import Strategy
 from engine.values import MissingStrategy, slug_of
-from engine.widgets import StrategyCheckboxSelectMultiple, StrategyLabel, StrategyRadioSelect
+from engine.widgets import (
+    StrategyCheckboxSelectMultiple,
+    StrategyLabel,
+    StrategyRadioSelect,
+    StrategySetWidget,
+)
 
 if TYPE_CHECKING:
     from django.forms import BoundField
@@ -93,7 +101,7 @@ class StrategyChoicesMixin:
         """Why a current choice is not offered: the platform's word first, if it has one."""
         context = self.evaluation_context()
         registry = self.registry
-        policy = platform_state(context).policy(registry.key, registry.strategies(), context)
+        policy = platform_policy(registry, context, platform_state(context))
         held = platform_skip(policy, slug, context)
         if held is None:
             return NOTE_UNAVAILABLE
@@ -217,6 +225,50 @@ class StrategyMultipleChoiceField(StrategyChoicesMixin, forms.MultipleChoiceFiel
         return set(_slugs(initial)) != set(self.to_python(data))
 
 
+class StrategySetChoiceField(StrategyMultipleChoiceField):
+    """The set of a ``multiple`` registry: checkboxes in the set's order, with positions.
+
+    Cleans to the tuple of slugs in their submitted order, validated as a whole like
+    ``Registry.select`` (``engine.storage.writes.validate_set``): the mandatory strategies,
+    ``min_selected``/``max_selected``, no duplicates, each new slug available. Slugs of the
+    set the form started with may stay even if no longer available.
+    """
+
+    widget = StrategySetWidget
+
+    def __init__(self, registry: str | type[Registry], **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)  # the registry's counts decide, with their codes
+        super().__init__(registry, **kwargs)
+        self.current = _slugs(kwargs.get("initial"))  # the order shown before any binding
+        self.widget.mandatory = frozenset(self.registry.mandatory)
+
+    def strategies(self) -> list[type[Strategy]]:
+        offered = super().strategies()
+        # The set's own order first (the stored one), then the rest by priority.
+        order = {slug: index for index, slug in enumerate(self.current)}
+        return sorted(offered, key=lambda s: order.get(s.slug, len(order)))
+
+    def kept(self) -> list[str]:
+        kept = super().kept()
+        offered = {strategy.slug for strategy in self.strategies()}
+        # A mandatory strategy is always listed (and posted), available or not.
+        missing = [s for s in self.registry.mandatory if s not in offered and s not in kept]
+        return [*missing, *kept]
+
+    def validate(self, value: Any) -> None:
+        writes.validate_set(
+            self.registry, list(value), self.evaluation_context(), self.user, keep=self.current
+        )
+
+    def clean(self, value: Any) -> Any:
+        return tuple(forms.MultipleChoiceField.clean(self, value))
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        if self.disabled:
+            return False
+        return list(_slugs(initial)) != list(self.to_python(data))
+
+
 class StrategyFormMixin:
     """Gives every strategy field of a form or ModelForm its context (``context=``/``request=``).
 
@@ -262,8 +314,9 @@ class RegistryEntry:
 
 
 class SelectionsForm(forms.Form):
-    """One ``StrategyChoiceField`` per registry: the tenant's choices of ``context``, or with
-    ``for_user=True`` its user's own (``user_selectable`` registries only).
+    """One ``StrategyChoiceField`` per registry (a ``StrategySetChoiceField`` for a set): the
+    tenant's choices of ``context``, or with ``for_user=True`` its user's own
+    (``user_selectable`` registries only).
 
     A field starts at the stored selection, else at the strategy in force. ``save()`` writes
     the changed fields through ``Registry.select``, all or nothing.
@@ -309,9 +362,13 @@ class SelectionsForm(forms.Form):
                 )
         return found
 
-    def _field(self, registry: type[Registry], stored: str | None) -> StrategyChoiceField:
-        initial = stored if stored is not None else self._in_force(registry)
-        field = StrategyChoiceField(
+    def _field(self, registry: type[Registry], stored: str | None) -> forms.Field:
+        initial: Any = stored if stored is not None else self._in_force(registry)
+        field_class: type[StrategyChoiceField | StrategySetChoiceField] = StrategyChoiceField
+        if registry.multiple:
+            field_class = StrategySetChoiceField
+            initial = list(sets.split(initial))
+        field = field_class(
             registry,
             context=self.context,
             user=self.user,
@@ -319,7 +376,7 @@ class SelectionsForm(forms.Form):
             help_text=registry.description,
             initial=initial,
         )
-        if initial is None and not registry.available(self.context):
+        if not initial and not registry.available(self.context):
             # Nothing to choose and nothing stored: the registry is shown, not edited.
             field.disabled = True
             field.required = False
@@ -364,16 +421,13 @@ class SelectionsForm(forms.Form):
             with transaction.atomic():
                 for name in self.changed_data:
                     registry = get_registry(name)
-                    slug = str(slug_of(self.cleaned_data[name], registry))
-                    saved.append(
-                        registry.select(
-                            slug,
-                            self.context,
-                            self.user,
-                            changed_by=changed_by,
-                            via=via,
-                        )
+                    value = self.cleaned_data[name]
+                    chosen = list(value) if registry.multiple else str(slug_of(value, registry))
+                    row = registry.select(
+                        chosen, self.context, self.user, changed_by=changed_by, via=via
                     )
+                    if row is not None:  # None: an empty set cleared the selection
+                        saved.append(row)
         except ValidationError as error:
             self.add_error(name, copy.copy(error))
             raise

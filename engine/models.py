@@ -20,7 +20,13 @@ from django.utils import timezone
 
 from engine.platform.models import StrategyState, StrategyStateChange
 from engine.storage.history import Change, current_audit, record_changes
-from engine.validators import MAX_LENGTH, VIA_MAX_LENGTH, validate_registry_key, validate_slug
+from engine.validators import (
+    MAX_LENGTH,
+    STORED_MAX_LENGTH,
+    VIA_MAX_LENGTH,
+    validate_registry_key,
+    validate_stored_slugs,
+)
 
 __all__ = ["Generation", "Selection", "SelectionHistory", "StrategyState", "StrategyStateChange"]
 
@@ -76,9 +82,10 @@ class Selection(models.Model):
         help_text="The registry key, e.g. 'payments'.",
     )
     slug = models.CharField(
-        max_length=MAX_LENGTH,
-        validators=[validate_slug],
-        help_text="The slug of the selected strategy.",
+        max_length=STORED_MAX_LENGTH,
+        validators=[validate_stored_slugs],
+        help_text="The slug of the selected strategy; for a set, its slugs in order, joined "
+        "by commas.",
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -197,8 +204,9 @@ class SelectionHistory(models.Model):
         help_text="Empty: the tenant's own choice changed. Set: this user's choice changed.",
     )
     # None, not "": "no selection" is not a slug (and slugs are never blank).
-    before_slug = models.CharField(max_length=MAX_LENGTH, null=True, blank=True)  # noqa: DJ001
-    after_slug = models.CharField(max_length=MAX_LENGTH, null=True, blank=True)  # noqa: DJ001
+    # A set is stored (and recorded) as its slugs joined by commas: "email" → "email,slack".
+    before_slug = models.CharField(max_length=STORED_MAX_LENGTH, null=True, blank=True)  # noqa: DJ001
+    after_slug = models.CharField(max_length=STORED_MAX_LENGTH, null=True, blank=True)  # noqa: DJ001
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

@@ -22,13 +22,14 @@ from engine import tenancy
 from engine.catalogue import get_registry, registries
 from engine.exceptions import NeedsAwait, NoStrategyAvailable
 from engine.platform.load import platform_state
+from engine.set_resolution import resolve_any
 from engine.storage import reads
 from engine.storage.reads import stored_selections
 
 if TYPE_CHECKING:
     from engine.explain import RegistryExplanation
     from engine.registry import Registry
-    from engine.resolution import Resolution
+    from engine.set_resolution import AnyResolution
     from engine.strategy import Strategy
 
 
@@ -53,7 +54,7 @@ class StrategyNamespace:
         else:
             self._context = None
             self._make_context = context
-        self._resolutions: dict[str, Resolution] = {}
+        self._resolutions: dict[str, AnyResolution] = {}
         # Whether the context's tenant is another schema than the connection's (None: not known).
         self._foreign: bool | None = False if connection_tenant else None
 
@@ -66,7 +67,7 @@ class StrategyNamespace:
             self._make_context = None
         return self._context
 
-    def resolution(self, key: str | type[Registry], *, tenant_level: bool = False) -> Resolution:
+    def resolution(self, key: str | type[Registry], *, tenant_level: bool = False) -> AnyResolution:
         """Return the resolution of registry ``key`` (the strategy in force and why).
 
         ``tenant_level`` leaves the user's own choice out (what applies to the tenant).
@@ -85,8 +86,8 @@ class StrategyNamespace:
             self._resolutions[registry.key] = resolution
         return resolution
 
-    def get(self, key: str | type[Registry]) -> Strategy:
-        """Return the strategy in force for registry ``key``."""
+    def get(self, key: str | type[Registry]) -> Any:
+        """Return the strategy in force for registry ``key`` (a tuple of them for a set)."""
         return self.resolution(key).strategy
 
     def available(self, key: str | type[Registry]) -> list[type[Strategy]]:
@@ -98,7 +99,7 @@ class StrategyNamespace:
         """Return why each strategy of registry ``key`` is or is not available, and which wins."""
         registry = get_registry(key)
         try:
-            resolution: Resolution | None = self.resolution(registry)
+            resolution: AnyResolution | None = self.resolution(registry)
         except NoStrategyAvailable:
             resolution = None  # explain() resolves again to show why
         return self._in_scope(self._explain, registry, resolution)
@@ -118,12 +119,12 @@ class StrategyNamespace:
 
     async def aresolution(
         self, key: str | type[Registry], *, tenant_level: bool = False
-    ) -> Resolution:
+    ) -> AnyResolution:
         """Return ``resolution(key)`` from async code."""
         return await self._await(self.resolution, key, tenant_level=tenant_level)
 
-    async def aget(self, key: str | type[Registry]) -> Strategy:
-        """Return the strategy in force for registry ``key``, from async code."""
+    async def aget(self, key: str | type[Registry]) -> Any:
+        """Return the strategy (a tuple for a set) in force for ``key``, from async code."""
         return (await self.aresolution(key)).strategy
 
     async def aavailable(self, key: str | type[Registry]) -> list[type[Strategy]]:
@@ -146,13 +147,13 @@ class StrategyNamespace:
                 pass  # a condition needs the database after all: one hop
         return await sync_to_async(work)(*args, **kwargs)
 
-    def _resolve(self, registry: type[Registry], tenant_level: bool) -> Resolution:
+    def _resolve(self, registry: type[Registry], tenant_level: bool) -> AnyResolution:
         context = self.context
         if registry.key in resolving.forced_strategies.get():
             # A strategy forced by a test needs nothing stored (and no database).
-            return resolving.resolve(registry, context, tenant_level=tenant_level)
+            return resolve_any(registry, context, tenant_level=tenant_level)
         stored = stored_selections(context)  # the round trip that also fetches the stamp
-        return resolving.resolve(
+        return resolve_any(
             registry, context, stored, tenant_level=tenant_level, platform=platform_state(context)
         )
 
@@ -161,7 +162,7 @@ class StrategyNamespace:
         return resolving.offered(registry, context, platform_state(context))
 
     def _explain(
-        self, registry: type[Registry], resolution: Resolution | None
+        self, registry: type[Registry], resolution: AnyResolution | None
     ) -> RegistryExplanation:
         context = self.context
         stored = stored_selections(context)
@@ -176,15 +177,15 @@ class StrategyNamespace:
         with tenancy.tenant_scope(self.context.tenant):
             return work(*args)
 
-    def __getattr__(self, key: str) -> Strategy:
+    def __getattr__(self, key: str) -> Any:
         if key.startswith("__"):
             raise AttributeError(key)  # copy/pickle probes must not resolve anything
         return self._sync_get(key)
 
-    def __getitem__(self, key: str) -> Strategy:
+    def __getitem__(self, key: str) -> Any:
         return self._sync_get(key)
 
-    def _sync_get(self, key: str) -> Strategy:
+    def _sync_get(self, key: str) -> Any:
         try:
             return self.resolution(key).strategy
         except SynchronousOnlyOperation as error:  # NeedsAwait of resolution() included
@@ -210,7 +211,7 @@ def resolve(
     tenant: Any = None,
     user: Any = None,
     context: Context | None = None,
-) -> Resolution:
+) -> AnyResolution:
     """Return the resolution of registry ``key`` for ``tenant`` and ``user``, outside a request.
 
     ``tenant`` defaults to the tenant the connection is set to. Pass ``context`` instead to
@@ -233,7 +234,7 @@ async def aresolve(
     tenant: Any = None,
     user: Any = None,
     context: Context | None = None,
-) -> Resolution:
+) -> AnyResolution:
     """``resolve()`` from async code: the whole resolution in one thread hop.
 
     Hops run one at a time on Django's sync thread, each switching the connection to its

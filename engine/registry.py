@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import inspect
 import keyword
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -29,7 +29,7 @@ from engine.storage import writes
 if TYPE_CHECKING:
     from conditions import Context
     from engine.explain import RegistryExplanation
-    from engine.resolution import Resolution
+    from engine.set_resolution import AnyResolution
     from engine.strategy import Strategy
 
 __all__ = [
@@ -63,6 +63,7 @@ class RegistryMeta(type):
 
     _members: Members
     key: str
+    multiple: bool
 
     def __init__(cls, name: str, bases: tuple[type, ...], namespace: dict[str, Any]) -> None:
         super().__init__(name, bases, namespace)
@@ -75,7 +76,8 @@ class RegistryMeta(type):
         if "description" not in namespace:
             cls.description = inspect.cleandoc(namespace.get("__doc__") or "")
         default = getattr(cls, "default", None)
-        if default is not None and not isinstance(default, str):
+        # A set's default(s) are checked by the system checks (switchyard.E15x), not here.
+        if default is not None and not isinstance(default, str) and not cls.multiple:
             raise RegistrationError(
                 f"{qualified_name(cls)}.default is {default!r}; expected a strategy slug or None."
             )
@@ -124,14 +126,20 @@ class Registry(metaclass=RegistryMeta):
     """A swappable behaviour: ``key`` names it in storage and on ``request.strategy``.
 
     ``default`` (a slug or None) is preferred when no selection is usable; ``user_selectable``
-    (default False) lets each user override the tenant's choice.
+    (default False) lets each user override the tenant's choice. ``multiple = True`` makes it
+    hold an ordered set (``default`` then a tuple of slugs), of ``min_selected`` to
+    ``max_selected`` strategies, always with the ``mandatory`` ones.
     """
 
     key: ClassVar[str]
     label: ClassVar[str]
     description: ClassVar[str] = ""
-    default: ClassVar[str | None] = None
+    default: ClassVar[Any] = None  # a slug; for a multiple registry a tuple of slugs
     user_selectable: ClassVar[bool] = False
+    multiple: ClassVar[bool] = False
+    min_selected: ClassVar[int] = 1
+    max_selected: ClassVar[int | None] = None
+    mandatory: ClassVar[tuple[str, ...]] = ()
     # Templates read registries as classes ({{ registry.label }}) instead of calling them.
     do_not_call_in_templates: ClassVar[bool] = True
 
@@ -144,6 +152,16 @@ class Registry(metaclass=RegistryMeta):
     def slugs(cls) -> tuple[str, ...]:
         """Return every slug, ordered like ``strategies()``."""
         return tuple(strategy.slug for strategy in cls._members.ordered)
+
+    @classmethod
+    def defaults(cls) -> tuple[str, ...]:
+        """Return the default slug(s) as a tuple (empty without a default)."""
+        default = cls.default
+        if default is None:
+            return ()
+        if isinstance(default, str):
+            return (default,)
+        return tuple(default) if isinstance(default, list | tuple) else ()
 
     @classmethod
     def get(cls, slug: str) -> type[Strategy]:
@@ -166,8 +184,8 @@ class Registry(metaclass=RegistryMeta):
         return [(strategy.slug, str(strategy.label)) for strategy in strategies]
 
     @classmethod
-    def resolve(cls, context: Context) -> Resolution:
-        """Return the strategy in force for ``context`` and why (see ``engine.resolution``)."""
+    def resolve(cls, context: Context) -> AnyResolution:
+        """Return the strategy (or set) in force for ``context`` and why (``engine.resolution``)."""
         return StrategyNamespace(context).resolution(cls)
 
     @classmethod
@@ -191,22 +209,30 @@ class Registry(metaclass=RegistryMeta):
         return writes.validate_selection(cls, slug, context, user)
 
     @classmethod
+    def validate_set(
+        cls, slugs: Sequence[str], context: Context, user: Any = None
+    ) -> tuple[str, ...]:
+        """Return the slugs of the set ``slugs`` if ``context`` may select it, else raise."""
+        return writes.validate_set(cls, slugs, context, user)
+
+    @classmethod
     def select(
         cls,
-        slug: str,
+        slug: str | Sequence[str],
         context: Context,
         user: Any = None,
         *,
         changed_by: Any = None,
         via: str = "api",
     ) -> Any:
-        """Validate, then store ``slug`` as the tenant's (or ``user``'s) choice."""
+        """Validate, then store ``slug`` (a list of slugs for a multiple registry) as the
+        tenant's (or ``user``'s) choice."""
         return writes.select(cls, slug, context, user, changed_by=changed_by, via=via)
 
     @classmethod
     async def aselect(
         cls,
-        slug: str,
+        slug: str | Sequence[str],
         context: Context,
         user: Any = None,
         *,

@@ -11,9 +11,11 @@ is never used (a stored choice of it is skipped with ``disabled_by_platform`` an
 platform's note, and comes back when it is enabled again), one held in reserve only when no
 active strategy of the registry is available, and a priority override reorders the fallback.
 
-This module is pure: it decides from a registry, a ``Context``, the ``StoredSelections`` and the
-``PlatformState`` it is handed, and does no I/O of its own (``engine.storage`` reads the selections,
-``engine.namespace`` joins the two for a request). Conditions may still look things up
+A registry holding a set (``multiple = True``) is resolved by ``engine.set_resolution``.
+
+This module is pure: it decides from a registry, a ``Context``, the ``StoredSelections`` and
+the ``PlatformState`` it is handed, and does no I/O of its own (``engine.storage`` reads the
+selections, ``engine.namespace`` joins the two for a request). Conditions may still look things up
 through the context (a user's permissions), memoised per context.
 """
 
@@ -25,7 +27,7 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.core.exceptions import SynchronousOnlyOperation
 
@@ -81,6 +83,8 @@ class Reason(enum.StrEnum):
     DEFAULT = "default"
     FALLBACK = "fallback"
     OVERRIDDEN = "overridden"
+    MANDATORY = "mandatory"
+    NONE_SELECTED = "none_selected"
 
     @property
     def description(self) -> str:
@@ -93,6 +97,8 @@ _DESCRIPTIONS = {
     Reason.DEFAULT: "the registry's default",
     Reason.FALLBACK: "the first available strategy by priority",
     Reason.OVERRIDDEN: "forced by engine.testing.override_strategy",
+    Reason.MANDATORY: "a mandatory strategy of the registry",
+    Reason.NONE_SELECTED: "nothing selected (min_selected is 0)",
 }
 
 
@@ -103,6 +109,7 @@ class SkipReason(enum.StrEnum):
     UNAVAILABLE = "unavailable"
     DISABLED_BY_PLATFORM = "disabled_by_platform"
     RESERVE = "reserve"  # held in reserve while an active strategy is available
+    OVER_LIMIT = "over_limit"
 
 
 @dataclass(frozen=True)
@@ -126,6 +133,8 @@ class Skipped:
                 f"{self.source.description} {self.slug!r} is held in reserve by the platform "
                 "while an active strategy is available"
             )
+        if self.why is SkipReason.OVER_LIMIT:
+            return f"{self.source.description} {self.slug!r} is over the registry's max_selected"
         text = self.explanation.text if self.explanation is not None else "its condition"
         return f"{self.source.description} {self.slug!r} is unavailable: {text} is not met"
 
@@ -149,9 +158,26 @@ class Resolution:
     reason: Reason
     skipped: tuple[Skipped, ...] = field(default=())
 
+    multiple: ClassVar[bool] = False
+
     @property
     def slug(self) -> str:
         return self.strategy_class.slug
+
+    @property
+    def label(self) -> str:
+        """The label of the strategy in force."""
+        return str(self.strategy_class.label)
+
+    @property
+    def slugs(self) -> tuple[str, ...]:
+        """The slug in force, as a one-item tuple (as ``SetResolution.slugs``)."""
+        return (self.strategy_class.slug,)
+
+    @property
+    def strategy_classes(self) -> tuple[type[Strategy], ...]:
+        """The strategy class in force, as a one-item tuple (as ``SetResolution``)."""
+        return (self.strategy_class,)
 
     def __str__(self) -> str:
         text = f"{self.registry.key}: {self.slug} ({self.reason.description})"
@@ -204,15 +230,26 @@ def available(strategies: tuple[type[Strategy], ...], context: Context) -> list[
     return [strategy for strategy in strategies if is_available(strategy, context)]
 
 
+def platform_policy(
+    registry: type[Registry], context: Context, platform: PlatformState
+) -> RegistryPolicy | None:
+    """Return how ``platform`` applies to ``registry`` in ``context`` (None: not at all).
+
+    Sets (``multiple`` registries, ``engine.set_resolution``) do not obey the platform state yet.
+    """
+    if registry.multiple:
+        return None
+    return platform.policy(registry.key, registry._members.ordered, context)
+
+
 def offered(
     registry: type[Registry], context: Context, platform: PlatformState = NO_PLATFORM_STATE
 ) -> list[type[Strategy]]:
     """Return the strategies of ``registry`` offered in ``context``: available, and allowed by
     the platform (reserve ones only when no active one is available), in fallback order."""
-    ordered = registry._members.ordered
-    policy = platform.policy(registry.key, ordered, context)
+    policy = platform_policy(registry, context, platform)
     if policy is None:
-        return available(ordered, context)
+        return available(registry._members.ordered, context)
     return available(policy.active, context) or available(policy.reserve, context)
 
 
@@ -256,13 +293,15 @@ def resolve(
     ``tenant_level`` leaves the user's own selection out: what applies to the tenant (and to
     a user without a choice of their own), as the tenant's settings form shows it.
     """
+    if registry.multiple:
+        raise TypeError(f"{registry.key!r} holds a set: use resolve_set() (or resolve_any())")
     forced = forced_strategies.get()
     if forced and registry.key in forced:
         chosen = registry.get(forced[registry.key])
         return _resolution(registry, chosen, context, Reason.OVERRIDDEN, [])
 
     members = registry._members  # one consistent state, even if a class is defined meanwhile
-    policy = platform.policy(registry.key, members.ordered, context)
+    policy = platform_policy(registry, context, platform)
     skipped: list[Skipped] = []
     tried: set[str] = set()
     for source, slug in _candidates(registry, context, stored, tenant_level):
@@ -323,7 +362,7 @@ def _candidates(
 ) -> list[tuple[Reason, str | None]]:
     key = registry.key
     candidates: list[tuple[Reason, str | None]] = []
-    if not tenant_level and registry.user_selectable and _authenticated(context.user):
+    if not tenant_level and registry.user_selectable and authenticated(context.user):
         candidates.append((Reason.USER_SELECTION, stored.user_choice(key)))
     candidates.append((Reason.TENANT_SELECTION, stored.tenant_choice(key)))
     candidates.append((Reason.DEFAULT, registry.default))
@@ -340,7 +379,7 @@ def _resolution(
     return Resolution(registry, registry.build(strategy, context), strategy, reason, tuple(skipped))
 
 
-def _authenticated(user: Any) -> bool:
+def authenticated(user: Any) -> bool:
     return user is not None and bool(getattr(user, "is_authenticated", False))
 
 

@@ -15,7 +15,7 @@ from django.contrib.auth.models import Group, Permission
 from django_tenants.utils import schema_context, tenant_context
 
 from conditions import Context
-from engine import StrategyNamespace, get_registry
+from engine import StrategyNamespace, get_registry, sets
 from engine.models import Selection
 from example_site.catalogue import get_product
 from example_site.models import Order
@@ -63,7 +63,7 @@ DEMO_TENANTS = (
         "Globex",
         "pro",
         member_groups=("Finance",),
-        selections={"notifications": "slack", "exports": "xlsx", "pricing": "volume"},
+        selections={"notifications": "email,slack", "exports": "xlsx", "pricing": "volume"},
         orders=(("support", 2), ("analytics", 12)),
     ),
     DemoTenant(
@@ -179,7 +179,10 @@ def _ensure_selections(demo: DemoTenant, tenant: Tenant) -> None:
     context = Context(tenant=tenant, user=owner)
     for key, slug in demo.selections.items():
         if not Selection.objects.filter(registry=key, user=None).exists():
-            get_registry(key).select(slug, context, changed_by=owner, via="seed")
+            registry = get_registry(key)
+            # A registry holding a set is given its slugs joined by commas, as on the command line.
+            value = sets.as_submitted(registry, slug)
+            registry.select(value, context, changed_by=owner, via="seed")
 
 
 def _ensure_orders(demo: DemoTenant, tenant: Tenant) -> None:

@@ -38,7 +38,8 @@ class Finding:
     slug: str | None  # None: about the registry, not a stored selection
     user: str | None  # the username of a user's own selection; None: the tenant's
     severity: Severity
-    code: str  # unknown_registry, unknown_slug, unavailable, not_user_selectable, no_strategy
+    # unknown_registry, unknown_slug, unavailable, not_user_selectable, over_limit, no_strategy
+    code: str
     message: str
     in_force: str | None = None  # what is used instead (None: nothing, or not known)
 
@@ -96,6 +97,7 @@ _SEVERITY = {
     audit.UNAVAILABLE: Severity.WARNING,
     audit.DISABLED_BY_PLATFORM: Severity.WARNING,
     audit.HELD_IN_RESERVE: Severity.WARNING,
+    audit.OVER_LIMIT: Severity.WARNING,
 }
 
 
@@ -133,4 +135,6 @@ def _message(inactive: audit.InactiveSelection) -> str:
         return f"Not in force: {inactive.detail}. It stays stored and applies again once it is."
     if inactive.why == audit.NOT_USER_SELECTABLE:
         return inactive.detail
+    if inactive.why == audit.OVER_LIMIT:
+        return f"Not in force: {inactive.detail}. It stays stored in the set."
     return f"{inactive.detail} The selection is ignored."

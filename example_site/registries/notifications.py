@@ -1,5 +1,8 @@
 """Notifications: how a tenant hears about a new order (e-mail, SMS, Slack, webhook).
 
+A registry holding a set: e-mail is mandatory, and a tenant adds any of the others it may use;
+each order is announced on every channel in force, in the set's order.
+
 Nothing leaves the process: e-mail goes through Django's e-mail backend (the console in the
 demo) and every channel writes what it would transmit to the outbox table.
 """
@@ -34,10 +37,11 @@ GSM_EXTENSION = frozenset("\f^{}\\[~]|€")
 
 
 class NotificationChannels(Registry):
-    """How a tenant is told about new orders."""
+    """How a tenant is told about new orders: e-mail always, plus any of SMS, Slack, webhook."""
 
     key = "notifications"
-    default = "email"
+    multiple = True  # request.strategy.notifications is a tuple: every channel in force
+    mandatory = ("email",)
 
 
 class Notifier(Strategy):

@@ -71,7 +71,7 @@ def test_the_demo_seeds_tenants_logins_groups_flags_selections_and_orders(
     assert seeded["globex"]["member_groups"] == ["Finance"]
     assert seeded["globex"]["selections"] == [
         ("exports", "xlsx"),
-        ("notifications", "slack"),
+        ("notifications", "email,slack"),
         ("pricing", "volume"),
     ]
     assert seeded["globex"]["orders"] == [("analytics", 12, "volume"), ("support", 2, "volume")]

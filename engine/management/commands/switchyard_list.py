@@ -57,8 +57,10 @@ class Command(SwitchyardCommand):
             "key": registry.key,
             "label": str(registry.label),
             "description": str(registry.description),
-            "default": registry.default,
+            "default": list(registry.defaults()) if registry.multiple else registry.default,
             "user_selectable": registry.user_selectable,
+            "multiple": registry.multiple,
+            "mandatory": list(registry.mandatory) if registry.multiple else [],
             "strategies": [
                 {
                     "slug": strategy.slug,
@@ -88,9 +90,7 @@ class Command(SwitchyardCommand):
         return entry
 
     def write_text(self, entry: dict[str, Any]) -> None:
-        notes = [f"default {entry['default']}" if entry["default"] else "no default"]
-        if entry["user_selectable"]:
-            notes.append("user-selectable")
+        notes = _notes(entry)
         self.stdout.write(
             self.style.MIGRATE_HEADING(f"{entry['key']}")
             + f" — {entry['label']} ({', '.join(notes)})"
@@ -115,13 +115,28 @@ class Command(SwitchyardCommand):
                 f"  {mark}{strategy['slug']:<{width}}  {strategy['label']:<{label_width}}  "
                 f"priority {strategy['priority']:<4} {strategy['condition']}"
             )
-            line += _notes(strategy)
+            line += _strategy_notes(strategy)
             self.stdout.write(line.rstrip())
         if not entry["strategies"]:
             self.stdout.write("  (no strategies)")
 
 
-def _notes(strategy: dict[str, Any]) -> str:
+def _strategy_notes(strategy: dict[str, Any]) -> str:
     """Return the bracketed notes of a strategy's line: in force, the platform's word."""
     notes = "  [in force]" if strategy.get("in_force") else ""
     return notes + (f"  [{strategy['platform']}]" if strategy.get("platform") else "")
+
+
+def _notes(entry: dict[str, Any]) -> list[str]:
+    """Return what the heading line says about a registry: default, per-user, set."""
+    default = entry["default"]
+    if isinstance(default, list):  # a registry holding a set
+        default = ",".join(default)
+    notes = [f"default {default}" if default else "no default"]
+    if entry["user_selectable"]:
+        notes.append("user-selectable")
+    if entry["multiple"]:
+        notes.append("a set")
+    if entry["mandatory"]:
+        notes.append(f"mandatory {','.join(entry['mandatory'])}")
+    return notes

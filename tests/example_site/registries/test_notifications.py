@@ -34,9 +34,10 @@ def paid_order(tenant: Tenant) -> Order:
     )
 
 
-def test_the_registry_offers_email_by_default() -> None:
+def test_the_registry_holds_a_set_with_email_always_in_it() -> None:
     assert NotificationChannels.key == "notifications"
-    assert NotificationChannels.default == "email"
+    assert NotificationChannels.multiple is True
+    assert NotificationChannels.mandatory == ("email",)
     assert NotificationChannels.slugs() == ("email", "sms", "slack", "webhook")
 
 
