@@ -143,9 +143,9 @@ def _wait_until_serving(port: int, process: subprocess.Popen[Any], timeout: floa
         if process.poll() is not None:
             pytest.fail(f"gunicorn exited ({process.returncode}): see {LOG}")
         try:
-            with urllib.request.urlopen(request, timeout=2):
+            with urllib.request.urlopen(request, timeout=5):
                 return
-        except (urllib.error.URLError, ConnectionError):
+        except OSError:  # refused, reset, or a worker still booting past the timeout
             time.sleep(0.2)
     pytest.fail(f"gunicorn did not answer within {timeout} s; see {LOG}")
 
