@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from conditions import Context, Explanation
+from engine.config import needs_text
 from engine.exceptions import NoStrategyAvailable
 from engine.resolution import (
     NOTHING_STORED,
     Resolution,
     Skipped,
     StoredSelections,
+    configuration,
     explain_strategy,
     resolve,
 )
@@ -29,14 +31,23 @@ class StrategyExplanation:
     available: bool
     in_force: bool
     explanation: Explanation
+    # The configuration fields missing or invalid: not available (``not_configured``).
+    missing: tuple[str, ...] = ()
 
     @property
     def slug(self) -> str:
         return self.strategy_class.slug
 
+    @property
+    def not_configured(self) -> str:
+        """Return "stripe needs secret_key" when configuration is missing, else ''."""
+        return needs_text(self.slug, self.missing) if self.missing else ""
+
     def lines(self) -> list[str]:
         mark = "✓" if self.available else "✗"
         notes = " [in force]" if self.in_force else ""
+        if self.missing:
+            notes += f" [not_configured: {self.not_configured}]"
         head = f"  {mark} {self.slug} ({self.strategy_class.label}){notes}"
         return [head, *(f"    {line}" for line in self.explanation.lines())]
 
@@ -48,6 +59,8 @@ class StrategyExplanation:
             "available": self.available,
             "in_force": self.in_force,
             "explanation": self.explanation.as_dict(),
+            "not_configured": self.not_configured or None,
+            "missing": list(self.missing),
         }
 
 
@@ -122,7 +135,9 @@ def explain(
     entries = []
     for strategy in registry.strategies():
         explanation = explain_strategy(strategy, context)
+        absent = configuration(strategy, context, stored).missing
+        usable = explanation.result is True and not absent
         entries.append(
-            StrategyExplanation(strategy, explanation.result, strategy is in_force, explanation)
+            StrategyExplanation(strategy, usable, strategy is in_force, explanation, absent)
         )
     return RegistryExplanation(registry, tuple(entries), resolution, error)
