@@ -146,7 +146,9 @@ def clean_config(
         for name in secret_names(config)
         if data.get(name) in (None, "") and stored.secrets.get(name)
     }
-    form = config({name: value for name, value in data.items() if name not in kept}, context=context)
+    form = config(
+        {name: value for name, value in data.items() if name not in kept}, context=context
+    )
     for name in kept:
         form.fields[name].required = False
     if not form.is_valid():
@@ -240,7 +242,9 @@ def _value_problem(form_field: forms.Field, value: Any) -> str:
         if not isinstance(item, _SCALARS):
             return f"Expected text, a number or a boolean, got {type(item).__name__}."
         if isinstance(item, str) and len(item) > MAX_VALUE_LENGTH:
-            return f"Ensure this value has at most {MAX_VALUE_LENGTH} characters (it has {len(item)})."
+            return (
+                f"Ensure this value has at most {MAX_VALUE_LENGTH} characters (it has {len(item)})."
+            )
         if isinstance(item, str) and "\x00" in item:
             return "Null characters are not allowed."
     return ""

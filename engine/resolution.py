@@ -324,9 +324,9 @@ def configuration(
     key = strategy.registry.key if strategy.registry is not None else ""
     found = None
     registry = strategy.registry
-    if not tenant_level and registry is not None and registry.user_selectable:
-        if _authenticated(context.user):
-            found = stored.config(key, strategy.slug, user=True)
+    own = not tenant_level and registry is not None and registry.user_selectable
+    if own and _authenticated(context.user):
+        found = stored.config(key, strategy.slug, user=True)
     if found is None:
         found = stored.config(key, strategy.slug)
     return Configured(ConfigValues(config_cls, found, context), missing(config_cls, found))

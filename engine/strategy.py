@@ -170,7 +170,11 @@ def _declare(cls: type, namespace: dict[str, Any]) -> None:
             "Flag('beta') & Permission('app.use_it') (Always() for none)."
         )
     cls.condition = condition  # type: ignore[attr-defined]
-    config = namespace.get("Config", getattr(cls, "Config", None))
+    _check_config(cls, name)
+
+
+def _check_config(cls: type, name: str) -> None:
+    config = getattr(cls, "Config", None)
     if config is not None and config_class(cls) is None:
         raise RegistrationError(
             f"{name}.Config is {config!r}; expected a subclass of engine.StrategyConfig "

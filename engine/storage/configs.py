@@ -132,8 +132,11 @@ def _save(
             return row
         except IntegrityError:
             # Another transaction stored this (registry, slug, user) first: update its row.
-            row = config_model().objects.using(using).select_for_update().get(
-                registry=registry.key, slug=slug, user=user
+            row = (
+                config_model()
+                .objects.using(using)
+                .select_for_update()
+                .get(registry=registry.key, slug=slug, user=user)
             )
     row.values, row.secrets, row.changed_by = values, tokens, changed_by
     row.save(using=using, update_fields=["values", "secrets", "changed_by", "changed_at"])

@@ -113,9 +113,7 @@ def _read(context: Context, schema: str, user_pk: Any, using: str) -> StoredSele
     entries: list[Any] = [found.get(key) for key in keys]
     if all(_usable(entry, fresh) for entry in entries):
         user_entry = entries[1] if user_key is not None else _NO_ENTRY
-        return _stored(
-            schema, user_pk, entries[0][1], user_entry[1], entries[0][2], user_entry[2]
-        )
+        return _stored(schema, user_pk, entries[0][1], user_entry[1], entries[0][2], user_entry[2])
     stored, seq = query(schema, user_pk, using)
     generations.learned(scope, seq)
     loaded = (
@@ -125,9 +123,7 @@ def _read(context: Context, schema: str, user_pk: Any, using: str) -> StoredSele
     # Absent keys are added (never over an invalidation marker); stale values are replaced.
     absent = {k: (seq, *v) for k, v, e in zip(keys, loaded, entries, strict=False) if e is None}
     stale = {
-        k: (seq, *v)
-        for k, v, e in zip(keys, loaded, entries, strict=False)
-        if isinstance(e, tuple)
+        k: (seq, *v) for k, v, e in zip(keys, loaded, entries, strict=False) if isinstance(e, tuple)
     }
     cache.fill({**absent, **stale}, replace=stale)
     return stored

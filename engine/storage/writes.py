@@ -39,8 +39,9 @@ def validate_selection(
     """Return the strategy ``slug`` if it may be selected in ``context``, else raise.
 
     Raises ``ValidationError`` with code ``unknown_strategy``, ``not_user_selectable``,
-    ``unavailable`` or ``not_configured`` (its required configuration is not stored). For a user's own selection (``user`` given) the strategy must be
-    available to that user. Conditions are evaluated in the context's tenant's schema.
+    ``unavailable`` or ``not_configured`` (its required configuration is not stored). For a
+    user's own selection (``user`` given) the strategy must be available to that user.
+    Conditions are evaluated in the context's tenant's schema.
     """
     with tenancy.tenant_scope(context.tenant):
         return _validate(registry, slug, context, user)

@@ -140,9 +140,7 @@ def test_the_same_secret_again_keeps_its_token(payments: type[Registry], acme: T
     assert ConfigurationHistory.objects.count() == 1
 
 
-def test_an_unconfigured_strategy_is_not_available(
-    payments: type[Registry], acme: Tenant
-) -> None:
+def test_an_unconfigured_strategy_is_not_available(payments: type[Registry], acme: Tenant) -> None:
     Selection.objects.create(registry="gateways", slug="stripe")  # stored before it needed keys
     resolution = payments.resolve(Context(tenant=acme))
     assert (resolution.slug, resolution.reason) == ("card", Reason.DEFAULT)
@@ -269,7 +267,9 @@ def test_a_warm_read_is_one_round_trip_no_query_and_decrypts_once(
 
     decrypted: list[str] = []
     original = secrets.decrypt
-    monkeypatch.setattr(secrets, "decrypt", lambda token: decrypted.append(token) or original(token))
+    monkeypatch.setattr(
+        secrets, "decrypt", lambda token: decrypted.append(token) or original(token)
+    )
     gets: list[Any] = []
     alias = switchyard_cache.cache()
     real_get_many = alias.get_many
@@ -288,7 +288,7 @@ def test_a_warm_read_is_one_round_trip_no_query_and_decrypts_once(
 def test_a_config_that_is_not_a_strategy_config_is_refused(payments: type[Registry]) -> None:
     from engine import RegistrationError
 
-    with pytest.raises(RegistrationError, match="expected a subclass of engine.StrategyConfig"):
+    with pytest.raises(RegistrationError, match=r"expected a subclass of engine\.StrategyConfig"):
 
         class Paypal(Strategy):
             registry = payments
