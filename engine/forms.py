@@ -12,6 +12,7 @@ not choosing it. ``SelectionsForm`` edits a tenant's (or a user's) selections an
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -23,6 +24,8 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from conditions import Context
+from engine import config_forms
+from engine.config_forms import ConfigEntry
 from engine.context_processors import request_context
 from engine.exceptions import NoStrategyAvailable
 from engine.namespace import StrategyNamespace
@@ -48,6 +51,9 @@ class StrategyChoicesMixin:
     widget: Any
     required: bool
     _choices: Any
+    # True in a SelectionsForm, which configures a strategy and selects it in one step: the
+    # strategies whose configuration is missing are offered too (the form checks it).
+    configure_here: bool = False
 
     def _setup(self, registry: str | type[Registry], context: Context | None, user: Any) -> None:
         self.registry_ref = registry
@@ -68,7 +74,9 @@ class StrategyChoicesMixin:
 
     def strategies(self) -> list[type[Strategy]]:
         """Return the strategies offered: those available in the context, by priority."""
-        return self.registry.available(self.evaluation_context())
+        return self.registry.available(
+            self.evaluation_context(), configured=not self.configure_here
+        )
 
     def kept(self) -> list[str]:
         """Return the current slugs that are offered only because they are current."""
@@ -91,7 +99,9 @@ class StrategyChoicesMixin:
         """Raise ``ValidationError`` unless ``slug`` may be chosen here (or is kept unchanged)."""
         if slug in self.current:
             return
-        self.registry.validate_selection(slug, self.evaluation_context(), self.user)
+        self.registry.validate_selection(
+            slug, self.evaluation_context(), self.user, configured=not self.configure_here
+        )
 
     def strategy_for(self, slug: str) -> Chosen:
         registry = self.registry
@@ -235,6 +245,8 @@ class RegistryEntry:
     field: BoundField
     stored: str | None
     explanation: RegistryExplanation
+    # The configuration form of each offered strategy that declares a Config.
+    configs: list[ConfigEntry] = dataclasses.field(default_factory=list)
 
     @property
     def key(self) -> str:
@@ -274,11 +286,21 @@ class SelectionsForm(forms.Form):
         self.namespace = StrategyNamespace(context)
         stored = self.namespace.stored()
         self.stored: dict[str, str | None] = {}
+        self.configs: dict[str, dict[str, ConfigEntry]] = {}
+        # What save() configures: registry key -> (slug, the values posted).
+        self.to_configure: dict[str, tuple[str, dict[str, Any]]] = {}
         for registry in self.registries:
             key = registry.key
             slug = stored.user_choice(key) if for_user else stored.tenant_choice(key)
             self.stored[key] = slug
-            self.fields[key] = self._field(registry, slug)
+            self.fields[key] = chooser = self._field(registry, slug)
+            self.configs[key] = config_forms.config_entries(
+                registry,
+                chooser.strategies(),
+                self.namespace,
+                self.data if self.is_bound else None,
+                for_user=for_user,
+            )
 
     def _registries(self, chosen: Iterable[str | type[Registry]] | None) -> list[type[Registry]]:
         if chosen is None:
@@ -304,7 +326,8 @@ class SelectionsForm(forms.Form):
             help_text=registry.description,
             initial=initial,
         )
-        if initial is None and not registry.available(self.context):
+        field.configure_here = True
+        if initial is None and not registry.available(self.context, configured=False):
             # Nothing to choose and nothing stored: the registry is shown, not edited.
             field.disabled = True
             field.required = False
@@ -326,9 +349,44 @@ class SelectionsForm(forms.Form):
                 self[registry.key],
                 self.stored[registry.key],
                 self.namespace.explain(registry),
+                list(self.configs[registry.key].values()),
             )
             for registry in self.registries
         ]
+
+    def clean(self) -> dict[str, Any]:
+        """Validate the chosen strategy's configuration (when posted) with the shared code."""
+        cleaned = super().clean() or {}
+        self.to_configure = {}
+        for registry in self.registries:
+            key = registry.key
+            slug = getattr(cleaned.get(key), "slug", None)
+            entry = self.configs[key].get(slug) if isinstance(slug, str) else None
+            if entry is None or slug is None:
+                continue
+            values = config_forms.submitted(entry, self.data, self.files)
+            if values is not None:
+                errors = config_forms.check(registry, entry, values, self.context, self.user)
+                if errors:
+                    message = f"{entry.strategy_class.label}: " + " ".join(errors)
+                    self.add_error(key, ValidationError(message, code="invalid_config"))
+                else:
+                    self.to_configure[key] = (slug, values)
+            elif key in self.changed_data and entry.missing:
+                self.add_error(
+                    key,
+                    ValidationError(
+                        f"{entry.strategy_class.label} is not configured: {entry.needs}.",
+                        code="not_configured",
+                    ),
+                )
+        return cleaned
+
+    @property
+    def changed_registries(self) -> list[str]:
+        """The keys of the registries a save changes: selected or configured."""
+        changed = {*self.changed_data, *self.to_configure}
+        return [registry.key for registry in self.registries if registry.key in changed]
 
     def save(self, *, changed_by: Any = None, via: str = "form") -> list[Any]:
         """Store the changed selections through ``Registry.select``; return the stored rows.
@@ -347,22 +405,23 @@ class SelectionsForm(forms.Form):
         name = ""
         try:
             with transaction.atomic():
-                for name in self.changed_data:
-                    registry = get_registry(name)
-                    slug = str(slug_of(self.cleaned_data[name], registry))
-                    saved.append(
-                        registry.select(
-                            slug,
-                            self.context,
-                            self.user,
-                            changed_by=changed_by,
-                            via=via,
-                        )
-                    )
+                for name in self.changed_registries:
+                    saved.append(self._save_one(name, changed_by, via))
         except ValidationError as error:
             self.add_error(name, copy.copy(error))
             raise
         return saved
+
+    def _save_one(self, name: str, changed_by: Any, via: str) -> Any:
+        registry = get_registry(name)
+        if name in self.to_configure:
+            slug, values = self.to_configure[name]
+            select = name in self.changed_data
+            return registry.configure(
+                slug, values, self.context, self.user, changed_by=changed_by, via=via, select=select
+            )
+        slug = str(slug_of(self.cleaned_data[name], registry))
+        return registry.select(slug, self.context, self.user, changed_by=changed_by, via=via)
 
 
 def _label(strategy: type[Strategy], note: str = "") -> StrategyLabel:

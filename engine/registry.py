@@ -187,9 +187,12 @@ class Registry(metaclass=RegistryMeta):
     # purpose (``PaymentGateways.select(...)`` is the documented way in), the work is there.
 
     @classmethod
-    def validate_selection(cls, slug: str, context: Context, user: Any = None) -> type[Strategy]:
-        """Return the strategy ``slug`` if ``context`` may select it, else ``ValidationError``."""
-        return writes.validate_selection(cls, slug, context, user)
+    def validate_selection(
+        cls, slug: str, context: Context, user: Any = None, *, configured: bool = True
+    ) -> type[Strategy]:
+        """Return the strategy ``slug`` if ``context`` may select it, else ``ValidationError``
+        (``configured=False``: whether its configuration is stored is not checked)."""
+        return writes.validate_selection(cls, slug, context, user, configured=configured)
 
     @classmethod
     def select(

@@ -34,16 +34,24 @@ if TYPE_CHECKING:
 
 
 def validate_selection(
-    registry: type[Registry], slug: str, context: Context, user: Any = None
+    registry: type[Registry],
+    slug: str,
+    context: Context,
+    user: Any = None,
+    *,
+    configured: bool = True,
 ) -> type[Strategy]:
     """Return the strategy ``slug`` if it may be selected in ``context``, else raise.
 
     Raises ``ValidationError`` with code ``unknown_strategy``, ``not_user_selectable``,
     ``unavailable`` or ``not_configured`` (its required configuration is not stored). For a
     user's own selection (``user`` given) the strategy must be available to that user.
-    Conditions are evaluated in the context's tenant's schema.
+    Conditions are evaluated in the context's tenant's schema. ``configured=False`` leaves
+    the configuration out (a form that configures and selects in one step checks it itself).
     """
     with tenancy.tenant_scope(context.tenant):
+        if not configured:
+            return validate_target(registry, slug, context, user)
         return _validate(registry, slug, context, user)
 
 
