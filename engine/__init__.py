@@ -1,5 +1,6 @@
 """Registries of strategies, per-request resolution and tenant selections."""
 
+from engine.config import ConfigValues, SecretField, StrategyConfig
 from engine.exceptions import (
     NeedsAwait,
     NoStrategyAvailable,
@@ -15,6 +16,7 @@ from engine.resolution import Reason, Resolution, Skipped, SkipReason
 from engine.strategy import Strategy, register
 
 __all__ = [
+    "ConfigValues",
     "NeedsAwait",
     "NoStrategyAvailable",
     "Reason",
@@ -22,9 +24,11 @@ __all__ = [
     "Registry",
     "RegistryExplanation",
     "Resolution",
+    "SecretField",
     "SkipReason",
     "Skipped",
     "Strategy",
+    "StrategyConfig",
     "StrategyExplanation",
     "StrategyNamespace",
     "SwitchyardError",
