@@ -160,6 +160,8 @@ def clean_config(
     try:
         form.validate(context)
     except ValidationError as error:
+        if hasattr(error, "error_dict"):
+            raise
         raise ValidationError({"__all__": error.error_list}) from None
     return _to_store(config, cleaned, kept, stored)
 
@@ -241,6 +243,8 @@ def _value_problem(form_field: forms.Field, value: Any) -> str:
     for item in items if items is not None else (value,):
         if not isinstance(item, _SCALARS):
             return f"Expected text, a number or a boolean, got {type(item).__name__}."
+        if isinstance(form_field, forms.CharField) and not isinstance(item, str | None):
+            return f"Expected text, got {type(item).__name__}."
         if isinstance(item, str) and len(item) > MAX_VALUE_LENGTH:
             return (
                 f"Ensure this value has at most {MAX_VALUE_LENGTH} characters (it has {len(item)})."

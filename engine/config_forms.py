@@ -16,7 +16,13 @@ from django.forms.utils import ErrorDict
 
 from conditions import Context
 from engine import secrets
-from engine.config import ConfigValues, StrategyConfig, config_class, is_secret
+from engine.config import (
+    MAX_VALUE_LENGTH,
+    ConfigValues,
+    StrategyConfig,
+    config_class,
+    is_secret,
+)
 
 if TYPE_CHECKING:
     from engine.namespace import StrategyNamespace
@@ -108,6 +114,16 @@ def check(
 
 def _show(entry: ConfigEntry, error: ValidationError) -> list[str]:
     form = entry.form
+    # A value refused for its size is not sent back into the page's inputs.
+    oversized = [
+        key
+        for key in (form.add_prefix(name) for name in form.fields)
+        if isinstance(form.data.get(key), str) and len(form.data[key]) > MAX_VALUE_LENGTH
+    ]
+    if oversized:
+        form.data = form.data.copy()
+        for key in oversized:
+            form.data[key] = ""
     form._errors = ErrorDict()  # type: ignore[attr-defined]
     form.cleaned_data = {}
     texts: list[str] = []
