@@ -146,8 +146,7 @@ def test_who_may_use_which_channel(
     PlatformFlag.objects.create(name="slack_alerts", tenant_percent=50)
     offered = {
         tenant.schema_name: [
-            s.slug
-            for s in NotificationChannels.available(Context(tenant=tenant), configured=False)
+            s.slug for s in NotificationChannels.available(Context(tenant=tenant), configured=False)
         ]
         for tenant in (free_tenant, pro_tenant, enterprise_tenant)
     }
