@@ -121,9 +121,10 @@ def _show(entry: ConfigEntry, error: ValidationError) -> list[str]:
         if isinstance(form.data.get(key), str) and len(form.data[key]) > MAX_VALUE_LENGTH
     ]
     if oversized:
-        form.data = form.data.copy()
+        data = form.data.copy()  # type: ignore[attr-defined]  # a QueryDict or a dict
         for key in oversized:
-            form.data[key] = ""
+            data[key] = ""
+        form.data = data
     form._errors = ErrorDict()  # type: ignore[attr-defined]
     form.cleaned_data = {}
     texts: list[str] = []

@@ -268,3 +268,45 @@ def test_selecting_through_the_api_before_configuring_is_refused(
     )
     assert response.status_code == 400
     assert "stripe needs publishable_key, secret_key" in response.content.decode()
+
+
+# -- the admin ---------------------------------------------------------------------------------
+
+ADMIN = "/admin/engine/selection/"
+
+
+def admin_post(client: Client, values: dict[str, str]) -> Any:
+    page = client.get(ADMIN)
+    form = page.context["form"]
+    data = {name: form[name].value() for name, field in form.fields.items() if not field.disabled}
+    data["payments"] = "stripe"
+    return client.post(ADMIN, {**data, **{f"payments-stripe-{k}": v for k, v in values.items()}})
+
+
+def test_the_admin_configures_and_selects_and_never_shows_the_secret(
+    pro_tenant: Tenant, owner: Any
+) -> None:
+    client = client_for(pro_tenant, owner)
+    before = every_schema()
+    refused = admin_post(client, {**VALID, "publishable_key": "pk_\x00"})
+    assert (
+        refused.status_code == 200 and "Null characters are not allowed" in refused.content.decode()
+    )
+    assert every_schema() == before
+    response = admin_post(client, VALID)
+    assert response.status_code == 302
+    with tenant_context(pro_tenant):
+        assert ConfigurationHistory.objects.get().via == "admin"
+        assert ConfigurationHistory.objects.get().after["secret_key"] == "••••6789"
+    page = client.get(ADMIN).content.decode()
+    assert SECRET not in page and "Stored: ••••6789. Leave blank to keep it." in page
+    history = client.get("/admin/engine/configurationhistory/").content.decode()
+    assert "••••6789" in history and SECRET not in history
+
+
+def test_a_member_cannot_configure_through_the_admin(pro_tenant: Tenant) -> None:
+    member = make_user(pro_tenant, "member", staff=True)
+    before = every_schema()
+    response = client_for(pro_tenant, member).post(ADMIN, DATA)
+    assert response.status_code == 403
+    assert every_schema() == before
