@@ -66,6 +66,8 @@ def config_entries(
         found = namespace.configuration(registry, strategy.slug, tenant_level=not for_user)
         values = found.values if found.values is not None else ConfigValues(config)
         form = config(data, prefix=f"{registry.key}-{strategy.slug}", context=namespace.context)
+        # Only the chosen strategy's configuration is required: the browser must not insist.
+        form.use_required_attribute = False
         _start_at_stored(form, values)
         entries[strategy.slug] = ConfigEntry(strategy, form, found.missing)
     return entries
