@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from conditions import Context
 from engine import tenancy
 from engine.catalogue import registries
+from engine.config import needs_text
 from engine.exceptions import NoStrategyAvailable, UnknownRegistry, UnknownStrategy
 from engine.models import Selection
 from engine.namespace import StrategyNamespace
@@ -27,6 +28,7 @@ UNKNOWN_REGISTRY = "unknown_registry"
 UNKNOWN_SLUG = "unknown_slug"
 NOT_USER_SELECTABLE = "not_user_selectable"
 UNAVAILABLE = "unavailable"
+NOT_CONFIGURED = "not_configured"
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class InactiveSelection:
     registry: str
     slug: str
     user: str | None  # the username of a user's own selection; None for the tenant's
-    why: str  # UNKNOWN_REGISTRY, UNKNOWN_SLUG, UNAVAILABLE or NOT_USER_SELECTABLE
+    why: str  # UNKNOWN_REGISTRY, UNKNOWN_SLUG, UNAVAILABLE, NOT_CONFIGURED, NOT_USER_SELECTABLE
     detail: str
     in_force: str | None
 
@@ -123,9 +125,13 @@ def _judge(
         return inactive(NOT_USER_SELECTABLE, detail, current)
     strategy = registry.get(slug)
     context = namespace.context
-    if is_available(strategy, context):
-        return None  # the first candidate of its level, so in force
-    return inactive(UNAVAILABLE, f"{explain_strategy(strategy, context).text} is not met", current)
+    if not is_available(strategy, context):
+        text = f"{explain_strategy(strategy, context).text} is not met"
+        return inactive(UNAVAILABLE, text, current)
+    absent = namespace.configuration(key, slug, tenant_level=user_pk is None).missing
+    if absent:
+        return inactive(NOT_CONFIGURED, needs_text(slug, absent), current)
+    return None  # the first candidate of its level, so in force
 
 
 def _username(user: Any, user_pk: Any) -> str:

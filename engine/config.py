@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_variables
 
 from conditions import Context
 from conditions.naming import echo, suggestion
@@ -30,6 +32,8 @@ if TYPE_CHECKING:
 # The longest value any field accepts, whatever its own max_length: configuration is keys,
 # URLs and short texts, and a megabyte posted into a field must not reach the database.
 MAX_VALUE_LENGTH = 4096
+# Functions holding secrets in clear are marked ``sensitive_variables``: Django's error reports
+# (the debug page, the admins' e-mails) show their local variables as stars.
 # Where a context keeps the secrets it decrypted: each token is decrypted once per request.
 DECRYPTED_MEMO = "_switchyard_decrypted"
 _SCALARS = (str, int, float, bool, type(None))
@@ -126,6 +130,7 @@ class CleanConfig:
     masked: dict[str, Any]
 
 
+@sensitive_variables()
 def clean_config(
     config: type[StrategyConfig],
     data: Mapping[str, Any],
@@ -166,6 +171,7 @@ def clean_config(
     return _to_store(config, cleaned, kept, stored)
 
 
+@sensitive_variables()
 def _to_store(
     config: type[StrategyConfig], cleaned: dict[str, Any], kept: set[str], stored: StoredConfig
 ) -> CleanConfig:
@@ -188,6 +194,7 @@ def _to_store(
     return CleanConfig(StoredConfig(values, tokens), masked)
 
 
+@sensitive_variables()
 def _opens_to(token: str, clear: str) -> bool:
     try:
         return secrets.decrypt(token) == clear
@@ -315,6 +322,7 @@ class ConfigValues:
                     cleaned[name] = None  # the strategy is not available then; see missing()
         return cleaned
 
+    @method_decorator(sensitive_variables())
     def _decrypt(self, token: str) -> str:
         memo: dict[str, str] = (
             self._context.extra.setdefault(DECRYPTED_MEMO, {}) if self._context else {}

@@ -158,6 +158,12 @@ class StrategyNamespace:
         """Return ``explain(key)`` from async code."""
         return await self._await(self.explain, key)
 
+    async def aconfiguration(
+        self, key: str | type[Registry], slug: str, *, tenant_level: bool = False
+    ) -> resolving.Configured:
+        """Return ``configuration(key, slug)`` from async code."""
+        return await self._await(self.configuration, key, slug, tenant_level=tenant_level)
+
     async def astored(self) -> resolving.StoredSelections:
         """Return ``stored()`` from async code."""
         return await self._await(self.stored)

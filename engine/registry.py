@@ -46,7 +46,7 @@ KEY_MAX_LENGTH = 100
 # Names of request.strategy's own API: a registry key must not shadow them.
 RESERVED_KEYS = frozenset(
     {"available", "configuration", "context", "explain", "get", "keys", "resolution", "stored"}
-    | {"aavailable", "aexplain", "aget", "aresolution", "astored"}
+    | {"aavailable", "aconfiguration", "aexplain", "aget", "aresolution", "astored"}
 )
 
 
@@ -306,6 +306,13 @@ class Registry(metaclass=RegistryMeta):
         await sync_to_async(cls.clear_configuration)(
             slug, context, user, changed_by=changed_by, via=via
         )
+
+    @classmethod
+    async def aconfiguration(
+        cls, slug: str, context: Context, *, tenant_level: bool = False
+    ) -> Any:
+        """``configuration()`` from async code (at most one thread hop)."""
+        return await StrategyNamespace(context).aconfiguration(cls, slug, tenant_level=tenant_level)
 
     @classmethod
     def configuration(cls, slug: str, context: Context, *, tenant_level: bool = False) -> Any:

@@ -13,6 +13,7 @@ import functools
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.core.exceptions import ImproperlyConfigured
+from django.views.decorators.debug import sensitive_variables
 
 from engine.conf import settings
 
@@ -67,11 +68,13 @@ def fernet() -> MultiFernet:
         raise SecretError(" ".join(key_errors())) from None
 
 
+@sensitive_variables()
 def encrypt(clear: str) -> str:
     """Return the token of ``clear``, encrypted with the first key."""
     return fernet().encrypt(clear.encode()).decode("ascii")
 
 
+@sensitive_variables()
 def decrypt(token: str) -> str:
     """Return the clear text of ``token``; ``SecretError`` when no configured key opens it."""
     try:
@@ -101,6 +104,7 @@ def encrypted_with_first(token: str) -> bool:
     return True
 
 
+@sensitive_variables()
 def mask(clear: str | None) -> str:
     """Return how ``clear`` is shown: ``••••`` and, for a long secret, its last 4 characters."""
     if not clear:

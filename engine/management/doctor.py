@@ -38,7 +38,7 @@ class Finding:
     slug: str | None  # None: about the registry, not a stored selection
     user: str | None  # the username of a user's own selection; None: the tenant's
     severity: Severity
-    code: str  # unknown_registry, unknown_slug, unavailable, not_user_selectable, no_strategy
+    code: str  # unknown_registry, unknown_slug, unavailable, not_configured, ..., no_strategy
     message: str
     in_force: str | None = None  # what is used instead (None: nothing, or not known)
 
@@ -94,6 +94,7 @@ _SEVERITY = {
     audit.UNKNOWN_SLUG: Severity.ERROR,
     audit.NOT_USER_SELECTABLE: Severity.WARNING,
     audit.UNAVAILABLE: Severity.WARNING,
+    audit.NOT_CONFIGURED: Severity.WARNING,
 }
 
 
@@ -127,6 +128,8 @@ def examine(tenant: Any, name: str, report: Report) -> None:
 
 
 def _message(inactive: audit.InactiveSelection) -> str:
+    if inactive.why == audit.NOT_CONFIGURED:
+        return f"Not in force until configured: {inactive.detail}. It stays stored."
     if inactive.why == audit.UNAVAILABLE:
         return f"Not in force: {inactive.detail}. It stays stored and applies again once it is."
     if inactive.why == audit.NOT_USER_SELECTABLE:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.views.decorators.debug import sensitive_variables
 
 from conditions import Context
 from engine.config import StoredConfig, config_class, masked_of
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from engine.strategy import Strategy
 
 
+@sensitive_variables()
 def validate_configuration(
     registry: type[Registry],
     slug: str,
@@ -43,6 +45,7 @@ def validate_configuration(
         _clean(_config_of(registry, strategy), data, stored=stored, context=context)
 
 
+@sensitive_variables()
 def configure(
     registry: type[Registry],
     slug: str,

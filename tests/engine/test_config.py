@@ -304,3 +304,21 @@ def test_clearing_removes_it_and_records_it(payments: type[Registry], acme: Tena
     assert last is not None and last.after is None and last.before["secret_key"] == "••••cdef"
     assert payments.resolve(Context(tenant=acme)).slug == "card"
     assert connection.schema_name == "acme"
+
+
+def test_the_async_twins(payments: type[Registry], acme: Tenant) -> None:
+    from asgiref.sync import async_to_sync
+
+    async def work() -> tuple[str, str]:
+        context = Context(tenant=acme)
+        await payments.aconfigure(
+            "stripe", {"publishable_key": "pk", "secret_key": SECRET}, context, select=True
+        )
+        found = await payments.aconfiguration("stripe", Context(tenant=acme))
+        namespace = StrategyNamespace(Context(tenant=acme))
+        gateway = await namespace.aget("gateways")
+        await payments.aclear_configuration("stripe", context)
+        return found.values.secret_key, gateway.config.publishable_key
+
+    assert async_to_sync(work)() == (SECRET, "pk")
+    assert not StrategyConfiguration.objects.exists()

@@ -125,3 +125,17 @@ def test_masks_show_at_most_the_last_four_characters() -> None:
     assert secrets.mask("short") == "••••"
     assert secrets.mask("sk_live_0123456789") == "••••6789"
     assert secrets.mask("") == ""
+
+
+def test_the_doctor_reports_a_selection_waiting_for_its_configuration(
+    hooks: type[Registry], free_tenant: Tenant
+) -> None:
+    import json
+
+    with tenant_context(free_tenant):
+        Selection.objects.create(registry="hooks", slug="webhook")  # stored before it needed one
+    out = StringIO()
+    call_command("switchyard_doctor", "--tenant", "acme", "--format", "json", stdout=out)
+    (finding,) = [f for f in json.loads(out.getvalue())["findings"] if f["registry"] == "hooks"]
+    assert finding["code"] == "not_configured"
+    assert "webhook needs url, signing_secret" in finding["message"]

@@ -310,3 +310,54 @@ def test_a_member_cannot_configure_through_the_admin(pro_tenant: Tenant) -> None
     response = client_for(pro_tenant, member).post(ADMIN, DATA)
     assert response.status_code == 403
     assert every_schema() == before
+
+
+def test_a_user_configures_their_own_through_the_api(
+    pro_tenant: Tenant, switchyard_isolated_registries: None
+) -> None:
+    from django import forms
+
+    from engine import Registry, SecretField, Strategy, StrategyConfig
+
+    class Digest(Registry):
+        key = "api_digest"
+        default = "email"
+        user_selectable = True
+
+    class Email(Strategy):
+        registry = Digest
+        slug = "email"
+
+    class Pager(Strategy):
+        registry = Digest
+        slug = "pager"
+
+        class Config(StrategyConfig):
+            number = forms.CharField(max_length=20)
+            token = SecretField()
+
+    member = make_user(pro_tenant, "member")  # no engine.change_selection: their own only
+    client = client_for(pro_tenant, member)
+    mine = "/api/switchyard/registries/api_digest/my-configuration/pager/"
+    body = json.dumps({"number": "+15550100", "token": "pager-token-0123456789"})
+    before = every_schema()
+    tenant_route = mine.replace("my-configuration", "configuration")
+    assert client.put(tenant_route, body, content_type="application/json").status_code == 403
+    assert every_schema() == before
+    response = client.put(mine, body, content_type="application/json")
+    assert response.status_code == 200, response.content
+    assert response.json()["owner"] == "user"
+    assert response.json()["values"]["token"] == "••••6789"
+    with tenant_context(pro_tenant):
+        row = StrategyConfiguration.objects.get()
+        assert row.user_id == member.pk and "pager-token" not in json.dumps(row.secrets)
+    selected = client.put(
+        "/api/switchyard/registries/api_digest/my-selection/",
+        json.dumps({"slug": "pager"}),
+        content_type="application/json",
+    )
+    assert selected.status_code == 200, selected.content
+    with tenant_context(pro_tenant):
+        context = Context(tenant=pro_tenant, user=member)
+        assert Digest.resolve(context).strategy.config.number == "+15550100"
+        assert Digest.resolve(Context(tenant=pro_tenant)).slug == "email"  # the tenant's
