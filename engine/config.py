@@ -99,8 +99,16 @@ class StoredConfig:
 def missing(config: type[StrategyConfig], stored: StoredConfig | None) -> tuple[str, ...]:
     """Return the fields of ``config`` that keep the strategy unavailable: required and not
     stored, or stored but no longer valid (the schema changed since)."""
+    return judge(config, stored)[0]
+
+
+def judge(
+    config: type[StrategyConfig], stored: StoredConfig | None
+) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """Return ``missing(config, stored)`` and the plain values cleaned by their fields."""
     stored = stored or StoredConfig()
     absent = []
+    cleaned: dict[str, Any] = {}
     for name, form_field in config.base_fields.items():
         if is_secret(form_field):
             if form_field.required and not stored.secrets.get(name):
@@ -111,10 +119,11 @@ def missing(config: type[StrategyConfig], stored: StoredConfig | None) -> tuple[
                 absent.append(name)
             continue
         try:
-            form_field.clean(stored.values[name])
+            cleaned[name] = form_field.clean(stored.values[name])
         except ValidationError:
             absent.append(name)
-    return tuple(absent)
+            cleaned[name] = None  # not available then: nothing reads it in force
+    return tuple(absent), cleaned
 
 
 def needs_text(slug: str, names: tuple[str, ...]) -> str:
@@ -279,11 +288,13 @@ class ConfigValues:
         config: type[StrategyConfig] | None,
         stored: StoredConfig | None = None,
         context: Context | None = None,
+        cleaned: dict[str, Any] | None = None,
     ) -> None:
+        """``cleaned``: the plain values already cleaned (by ``judge``), if at hand."""
         self._config = config
         self._stored = stored or StoredConfig()
         self._context = context
-        self._cleaned: dict[str, Any] | None = None
+        self._cleaned = cleaned
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -313,14 +324,7 @@ class ConfigValues:
 
     def _clean_values(self) -> dict[str, Any]:
         assert self._config is not None
-        cleaned = {}
-        for name, form_field in self._config.base_fields.items():
-            if name in self._stored.values and not is_secret(form_field):
-                try:
-                    cleaned[name] = form_field.clean(self._stored.values[name])
-                except ValidationError:
-                    cleaned[name] = None  # the strategy is not available then; see missing()
-        return cleaned
+        return judge(self._config, self._stored)[1]
 
     @method_decorator(sensitive_variables())
     def _decrypt(self, token: str) -> str:

@@ -64,7 +64,9 @@ def config_entries(
         if config is None:
             continue
         found = namespace.configuration(registry, strategy.slug, tenant_level=not for_user)
-        values = found.values if found.values is not None else ConfigValues(config)
+        # The form edits its owner's own row (a blank secret keeps that row's secret only).
+        own = namespace.stored().config(registry.key, strategy.slug, user=for_user)
+        values = ConfigValues(config, own, namespace.context)
         form = config(data, prefix=f"{registry.key}-{strategy.slug}", context=namespace.context)
         # Only the chosen strategy's configuration is required: the browser must not insist.
         form.use_required_attribute = False

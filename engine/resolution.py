@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import SynchronousOnlyOperation
 
 from conditions import Condition, Context, Explanation
-from engine.config import ConfigValues, StoredConfig, config_class, missing, needs_text
+from engine.config import ConfigValues, StoredConfig, config_class, judge, needs_text
 from engine.exceptions import NoStrategyAvailable
 
 if TYPE_CHECKING:
@@ -329,7 +329,8 @@ def configuration(
         found = stored.config(key, strategy.slug, user=True)
     if found is None:
         found = stored.config(key, strategy.slug)
-    return Configured(ConfigValues(config_cls, found, context), missing(config_cls, found))
+    absent, cleaned = judge(config_cls, found)
+    return Configured(ConfigValues(config_cls, found, context, cleaned), absent)
 
 
 def _authenticated(user: Any) -> bool:

@@ -111,3 +111,37 @@ def test_bad_configuration_is_a_form_error_and_nothing_is_stored(
     assert expected in " ".join(bound.errors["gateways"])
     assert len(" ".join(bound.errors["gateways"])) < 1000
     assert not Selection.objects.exists() and not StrategyConfiguration.objects.exists()
+
+
+def test_a_users_form_edits_the_users_own_configuration(acme: Tenant) -> None:
+    class Digest(Registry):
+        key = "form_digest"
+        default = "email"
+        user_selectable = True
+
+    class Email(Strategy):
+        registry = Digest
+        slug = "email"
+
+    class Pager(Strategy):
+        registry = Digest
+        slug = "pager"
+
+        class Config(StrategyConfig):
+            token = SecretField()
+
+    alice = make_user(acme, "alice")
+    Digest.configure("pager", {"token": "tenant-token-0000000"}, Context(tenant=acme))
+    context = Context(tenant=acme, user=alice)
+    shown = SelectionsForm(context, for_user=True, registries=["form_digest"])
+    assert "Stored" not in str(shown.entries[0].configs[0].form)  # the tenant's is not hers
+    data = {"form_digest": "pager", "form_digest-pager-token": "alice-token-11111111"}
+    bound = SelectionsForm(context, data, for_user=True, registries=["form_digest"])
+    assert bound.is_valid(), bound.errors
+    bound.save()
+    row = StrategyConfiguration.objects.get(user=alice)
+    assert row.registry == "form_digest"
+    assert Digest.resolve(context).strategy.config.token == "alice-token-11111111"
+    assert Digest.configuration("pager", Context(tenant=acme)).values.token == (
+        "tenant-token-0000000"
+    )
