@@ -139,3 +139,8 @@ def test_the_doctor_reports_a_selection_waiting_for_its_configuration(
     (finding,) = [f for f in json.loads(out.getvalue())["findings"] if f["registry"] == "hooks"]
     assert finding["code"] == "not_configured"
     assert "webhook needs url, signing_secret" in finding["message"]
+
+
+def test_explain_command_says_what_is_missing(hooks: type[Registry], free_tenant: Tenant) -> None:
+    text = run("switchyard_explain", "hooks", "--tenant", "acme")
+    assert "✗ webhook" in text and "not_configured: webhook needs url, signing_secret" in text

@@ -13,7 +13,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 from django.db import transaction
 
-from engine import secrets
+from engine import secrets, tenancy
 from engine.management.base import REFUSED, SwitchyardCommand, tenant_name
 from engine.models import StrategyConfiguration
 from engine.tenancy import tenant_scope
@@ -45,7 +45,7 @@ class Command(SwitchyardCommand):
             tenants, total=len(tenants), enabled=options["progress"], desc="rotating"
         ):
             with tenant_scope(tenant):
-                done, broken = self._rotate(options["dry_run"])
+                done, broken = self._rotate(tenant, options["dry_run"])
             rotated += done
             for row in broken:
                 failed += 1
@@ -61,9 +61,11 @@ class Command(SwitchyardCommand):
                 returncode=REFUSED,
             )
 
-    def _rotate(self, dry_run: bool) -> tuple[int, list[StrategyConfiguration]]:
+    def _rotate(self, tenant: Any, dry_run: bool) -> tuple[int, list[StrategyConfiguration]]:
         rotated, broken = 0, []
         with transaction.atomic():
+            # Behind a transaction-pooling PgBouncer the schema must hold for the transaction.
+            tenancy.pin_search_path(tenancy.schema_of(tenant))
             for row in StrategyConfiguration.objects.select_for_update().exclude(secrets={}):
                 if all(secrets.encrypted_with_first(token) for token in row.secrets.values()):
                     continue
