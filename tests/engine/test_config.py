@@ -322,3 +322,32 @@ def test_the_async_twins(payments: type[Registry], acme: Tenant) -> None:
 
     assert async_to_sync(work)() == (SECRET, "pk")
     assert not StrategyConfiguration.objects.exists()
+
+
+def test_a_cache_outage_falls_back_to_the_database(
+    payments: type[Registry], acme: Tenant, caplog: pytest.LogCaptureFixture
+) -> None:
+    from django.test import override_settings
+
+    from tests.engine.test_selections import UNREACHABLE_CACHES
+    from tests.transactions import committed
+
+    with override_settings(CACHES=UNREACHABLE_CACHES):
+        with committed():
+            configure(payments, acme, select=True)  # invalidation fails, the write stands
+        resolution = payments.resolve(Context(tenant=acme))
+        assert resolution.strategy.config.secret_key == SECRET
+    assert "Error calling" not in caplog.text
+
+
+def test_another_tenants_context_reads_that_tenants_configuration(
+    payments: type[Registry], acme: Tenant, pro_tenant: Tenant
+) -> None:
+    with settled():
+        configure(payments, pro_tenant, select=True, publishable_key="pk_globex")
+        configure(payments, acme, select=True, publishable_key="pk_acme")
+    assert connection.schema_name == "acme"
+    for _ in range(2):  # cold, then from the cache
+        globex = payments.resolve(Context(tenant=pro_tenant)).strategy
+        assert globex.config.publishable_key == "pk_globex"
+        assert payments.resolve(Context(tenant=acme)).strategy.config.publishable_key == "pk_acme"
