@@ -246,10 +246,11 @@ def test_an_owner_configures_a_card_processor_and_sees_it_in_force(browse: Any) 
     shown = acme.text("#payment-config")
     assert "pk_test_acme_51" in shown and "••••" in shown
     assert "sk_test_acme" not in acme.page.content()
+    acme.shot("dashboard-acme-stripe")
     acme.go("/settings/")
     assert "Stored: ••••6789. Leave blank to keep it." in acme.text("#config-payments-stripe")
     assert "sk_test_acme" not in acme.page.content()
-    acme.shot("dashboard-acme-stripe")
+    acme.shot("settings-acme-stripe-configured")
 
 
 def test_checkout_charges_through_the_gateway_and_notifies(browse: Any) -> None:
