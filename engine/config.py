@@ -12,6 +12,7 @@ decrypted on first read (at most once per request).
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -32,11 +33,15 @@ if TYPE_CHECKING:
 # The longest value any field accepts, whatever its own max_length: configuration is keys,
 # URLs and short texts, and a megabyte posted into a field must not reach the database.
 MAX_VALUE_LENGTH = 4096
+logger = logging.getLogger("switchyard.engine")
+
 # Functions holding secrets in clear are marked ``sensitive_variables``: Django's error reports
 # (the debug page, the admins' e-mails) show their local variables as stars.
 # Where a context keeps the secrets it decrypted: each token is decrypted once per request.
 DECRYPTED_MEMO = "_switchyard_decrypted"
 _SCALARS = (str, int, float, bool, type(None))
+# How many names that are not fields an error lists one by one.
+UNKNOWN_LISTED = 3
 
 
 class SecretField(forms.CharField):
@@ -171,13 +176,31 @@ def clean_config(
     for name in kept:
         cleaned[name] = secrets.decrypt(stored.secrets[name])
     form.cleaned_data = cleaned
+    _run_validate(form, context)
+    return _to_store(config, cleaned, kept, stored)
+
+
+def _run_validate(form: StrategyConfig, context: Context) -> None:
     try:
         form.validate(context)
     except ValidationError as error:
         if hasattr(error, "error_dict"):
             raise
         raise ValidationError({"__all__": error.error_list}) from None
-    return _to_store(config, cleaned, kept, stored)
+    except Exception as error:
+        # A provider that cannot be reached must not become a 500; its message may hold what
+        # was submitted, so only the exception's type is logged and shown.
+        name = type(form).__qualname__
+        logger.warning("%s.validate() raised %s", name, type(error).__name__)
+        raise ValidationError(
+            {
+                "__all__": ValidationError(
+                    "The configuration could not be checked (%(error)s); try again later.",
+                    code="check_failed",
+                    params={"error": type(error).__name__},
+                )
+            }
+        ) from None
 
 
 @sensitive_variables()
@@ -230,26 +253,39 @@ def _check_shape(config: type[StrategyConfig], data: Mapping[str, Any]) -> None:
         )
     fields = config.base_fields
     errors: dict[str, list[ValidationError]] = {}
+    unknown = [name for name in data if name not in fields]
+    if unknown:
+        errors["__all__"] = _unknown_fields(unknown, [str(known) for known in fields])
     for name, value in data.items():
-        if name not in fields:
-            known = [str(known) for known in fields]
-            errors.setdefault("__all__", []).append(
-                ValidationError(
-                    "%(name)s is not a configuration field.%(hint)s Fields: %(fields)s.",
-                    code="unknown_field",
-                    params={
-                        "name": echo(name),
-                        "hint": suggestion(str(name), known),
-                        "fields": ", ".join(known) or "none",
-                    },
-                )
-            )
-            continue
-        problem = _value_problem(fields[name], value)
+        problem = _value_problem(fields[name], value) if name in fields else ""
         if problem:
             errors[name] = [ValidationError(problem, code="invalid_value")]
     if errors:
         raise ValidationError(errors)
+
+
+def _unknown_fields(names: list[Any], known: list[str]) -> list[ValidationError]:
+    listed = [
+        ValidationError(
+            "%(name)s is not a configuration field.%(hint)s Fields: %(fields)s.",
+            code="unknown_field",
+            params={
+                "name": echo(name),
+                "hint": suggestion(str(name), known),
+                "fields": ", ".join(known) or "none",
+            },
+        )
+        for name in names[:UNKNOWN_LISTED]
+    ]
+    if len(names) > UNKNOWN_LISTED:
+        listed.append(
+            ValidationError(
+                "%(count)s more names are not configuration fields.",
+                code="unknown_field",
+                params={"count": len(names) - UNKNOWN_LISTED},
+            )
+        )
+    return listed
 
 
 def _value_problem(form_field: forms.Field, value: Any) -> str:

@@ -59,6 +59,8 @@ def payments() -> type[Registry]:
                 Calls.validated += 1
                 if self.cleaned_data["secret_key"] == "sk_revoked_key_0000":
                     raise ValidationError("The provider refused this secret key.")
+                if self.cleaned_data["secret_key"] == "sk_provider_down_00":
+                    raise ConnectionError(f"cannot reach the provider with {SECRET}")
 
     return Payments
 
@@ -351,3 +353,24 @@ def test_another_tenants_context_reads_that_tenants_configuration(
         globex = payments.resolve(Context(tenant=pro_tenant)).strategy
         assert globex.config.publishable_key == "pk_globex"
         assert payments.resolve(Context(tenant=acme)).strategy.config.publishable_key == "pk_acme"
+
+
+def test_a_failing_provider_check_is_a_validation_error_that_shows_no_secret(
+    payments: type[Registry], acme: Tenant, caplog: pytest.LogCaptureFixture
+) -> None:
+    with pytest.raises(ValidationError) as raised:
+        configure(payments, acme, secret_key="sk_provider_down_00")
+    assert raised.value.message_dict["__all__"] == [
+        "The configuration could not be checked (ConnectionError); try again later."
+    ]
+    assert "ConnectionError" in caplog.text and SECRET not in caplog.text
+    assert "sk_provider_down" not in caplog.text
+    assert not StrategyConfiguration.objects.exists()
+
+
+def test_many_unknown_names_make_a_short_error(payments: type[Registry], acme: Tenant) -> None:
+    data = {f"field{i}": "x" for i in range(10_000)}
+    with pytest.raises(ValidationError) as raised:
+        payments.configure("stripe", data, Context(tenant=acme))
+    messages = raised.value.message_dict["__all__"]
+    assert len(messages) == 4 and messages[-1] == "9997 more names are not configuration fields."
