@@ -130,14 +130,15 @@ SURFACES: dict[str, Callable[[Tenant, Any, dict[str, Any]], list[str]]] = {
 }
 
 
-@pytest.mark.parametrize("case", list(HOSTILE))
-@pytest.mark.parametrize("surface", list(SURFACES))
+@pytest.mark.parametrize(
+    ("surface", "case"),
+    # A command line cannot carry NUL: the operating system refuses it before the command runs.
+    [(s, c) for s in SURFACES for c in HOSTILE if (s, c) != ("command", "nul")],
+)
 def test_hostile_values_are_refused_everywhere_and_change_nothing(
     pro_tenant: Tenant, owner: Any, surface: str, case: str
 ) -> None:
     value, expected = HOSTILE[case]
-    if surface == "command" and case == "nul":
-        pytest.skip("argv cannot carry NUL")
     before = every_schema()
     messages = SURFACES[surface](pro_tenant, owner, {**VALID, "publishable_key": value})
     text = " ".join(messages)
