@@ -6,8 +6,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from conditions import Context, Explanation
+from engine.config import needs_text
 from engine.exceptions import NoStrategyAvailable
-from engine.resolution import NOTHING_STORED, Skipped, StoredSelections, explain_strategy
+from engine.resolution import (
+    NOTHING_STORED,
+    Skipped,
+    StoredSelections,
+    configuration,
+    explain_strategy,
+)
 from engine.set_resolution import AnyResolution, resolve_any
 
 if TYPE_CHECKING:
@@ -23,14 +30,23 @@ class StrategyExplanation:
     available: bool
     in_force: bool
     explanation: Explanation
+    # The configuration fields missing or invalid: not available (``not_configured``).
+    missing: tuple[str, ...] = ()
 
     @property
     def slug(self) -> str:
         return self.strategy_class.slug
 
+    @property
+    def not_configured(self) -> str:
+        """Return "stripe needs secret_key" when configuration is missing, else ''."""
+        return needs_text(self.slug, self.missing) if self.missing else ""
+
     def lines(self) -> list[str]:
         mark = "✓" if self.available else "✗"
         notes = " [in force]" if self.in_force else ""
+        if self.missing:
+            notes += f" [not_configured: {self.not_configured}]"
         head = f"  {mark} {self.slug} ({self.strategy_class.label}){notes}"
         return [head, *(f"    {line}" for line in self.explanation.lines())]
 
@@ -42,6 +58,8 @@ class StrategyExplanation:
             "available": self.available,
             "in_force": self.in_force,
             "explanation": self.explanation.as_dict(),
+            "not_configured": self.not_configured or None,
+            "missing": list(self.missing),
         }
 
 
@@ -126,7 +144,9 @@ def explain(
     entries = []
     for strategy in registry.strategies():
         explanation = explain_strategy(strategy, context)
+        absent = configuration(strategy, context, stored).missing
+        usable = explanation.result is True and not absent
         entries.append(
-            StrategyExplanation(strategy, explanation.result, strategy in in_force, explanation)
+            StrategyExplanation(strategy, usable, strategy in in_force, explanation, absent)
         )
     return RegistryExplanation(registry, tuple(entries), resolution, error)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from django.core.exceptions import SynchronousOnlyOperation
 
 from conditions import Condition, Context, Explanation
+from engine.config import ConfigValues, StoredConfig, config_class, judge, needs_text
 from engine.exceptions import NoStrategyAvailable
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ forced_conditions: ContextVar[Mapping[type, Condition]] = ContextVar(
 )
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
+_EMPTY_CONFIGS: Mapping[str, Any] = MappingProxyType({})
 FAILURES_MEMO = "_switchyard_failed_strategies"
 
 
@@ -56,6 +58,18 @@ class StoredSelections:
     tenant_choices: Mapping[str, str] = field(default_factory=lambda: _EMPTY)  # user is None
     user_choices: Mapping[str, str] = field(default_factory=lambda: _EMPTY)  # for user_pk
     user_pk: Any = field(default=None, compare=False)
+    # registry key -> slug -> StoredConfig: the tenant's configurations, and the user's.
+    tenant_configs: Mapping[str, Mapping[str, StoredConfig]] = field(
+        default_factory=lambda: _EMPTY_CONFIGS
+    )
+    user_configs: Mapping[str, Mapping[str, StoredConfig]] = field(
+        default_factory=lambda: _EMPTY_CONFIGS
+    )
+
+    def config(self, registry_key: str, slug: str, *, user: bool = False) -> StoredConfig | None:
+        """Return the configuration the tenant (``user``: the user) stored for a strategy."""
+        configs = self.user_configs if user else self.tenant_configs
+        return configs.get(registry_key, _EMPTY_CONFIGS).get(slug)
 
     def tenant_choice(self, registry_key: str) -> str | None:
         """Return the slug the tenant stored for ``registry_key``, or None."""
@@ -102,6 +116,7 @@ class SkipReason(enum.StrEnum):
     UNKNOWN_SLUG = "unknown_slug"
     UNAVAILABLE = "unavailable"
     OVER_LIMIT = "over_limit"
+    NOT_CONFIGURED = "not_configured"
 
 
 @dataclass(frozen=True)
@@ -112,12 +127,18 @@ class Skipped:
     slug: str
     why: SkipReason
     explanation: Explanation | None = None
+    # The configuration fields missing or invalid (``NOT_CONFIGURED``).
+    missing: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         if self.why is SkipReason.UNKNOWN_SLUG:
             return f"{self.source.description} {self.slug!r} is not a registered strategy"
         if self.why is SkipReason.OVER_LIMIT:
             return f"{self.source.description} {self.slug!r} is over the registry's max_selected"
+        if self.why is SkipReason.NOT_CONFIGURED:
+            return f"{self.source.description} {self.slug!r} is not configured: " + needs_text(
+                self.slug, self.missing
+            )
         text = self.explanation.text if self.explanation is not None else "its condition"
         return f"{self.source.description} {self.slug!r} is unavailable: {text} is not met"
 
@@ -127,6 +148,7 @@ class Skipped:
             "slug": self.slug,
             "why": self.why.value,
             "explanation": self.explanation.as_dict() if self.explanation is not None else None,
+            "missing": list(self.missing),
         }
 
 
@@ -241,7 +263,8 @@ def resolve(
     forced = forced_strategies.get()
     if forced and registry.key in forced:
         chosen = registry.get(forced[registry.key])
-        return _resolution(registry, chosen, context, Reason.OVERRIDDEN, [])
+        config = configuration(chosen, context, stored, tenant_level)
+        return _resolution(registry, chosen, context, Reason.OVERRIDDEN, [], config)
 
     members = registry._members  # one consistent state, even if a class is defined meanwhile
     by_slug = members.by_slug
@@ -254,20 +277,40 @@ def resolve(
         strategy = by_slug.get(slug)
         if strategy is None:
             skipped.append(Skipped(source, slug, SkipReason.UNKNOWN_SLUG))
-        elif is_available(strategy, context):
-            return _resolution(registry, strategy, context, source, skipped)
-        else:
-            why = explain_strategy(strategy, context)
-            skipped.append(Skipped(source, slug, SkipReason.UNAVAILABLE, why))
+            continue
+        skip, judged = _judge(source, strategy, context, stored, tenant_level)
+        if skip is None:
+            return _resolution(registry, strategy, context, source, skipped, judged)
+        skipped.append(skip)
 
     for strategy in members.ordered:
         if strategy.slug not in tried and is_available(strategy, context):
-            return _resolution(registry, strategy, context, Reason.FALLBACK, skipped)
+            config = configuration(strategy, context, stored, tenant_level)
+            if not config.missing:
+                return _resolution(registry, strategy, context, Reason.FALLBACK, skipped, config)
 
     explanations = [
         (strategy.slug, explain_strategy(strategy, context)) for strategy in members.ordered
     ]
     raise NoStrategyAvailable(registry.key, explanations, skipped)
+
+
+def _judge(
+    source: Reason,
+    strategy: type[Strategy],
+    context: Context,
+    stored: StoredSelections,
+    tenant_level: bool,
+) -> tuple[Skipped | None, Configured | None]:
+    """Return why a stored (or default) candidate is skipped, else None and its configuration."""
+    if not is_available(strategy, context):
+        why = explain_strategy(strategy, context)
+        return Skipped(source, strategy.slug, SkipReason.UNAVAILABLE, why), None
+    config = configuration(strategy, context, stored, tenant_level)
+    if config.missing:
+        skip = Skipped(source, strategy.slug, SkipReason.NOT_CONFIGURED, missing=config.missing)
+        return skip, None
+    return None, config
 
 
 def _candidates(
@@ -288,8 +331,46 @@ def _resolution(
     context: Context,
     reason: Reason,
     skipped: list[Skipped],
+    config: Configured | None = None,
 ) -> Resolution:
-    return Resolution(registry, registry.build(strategy, context), strategy, reason, tuple(skipped))
+    instance = registry.build(strategy, context)
+    if config is not None and config.values is not None:
+        instance.config = config.values
+    return Resolution(registry, instance, strategy, reason, tuple(skipped))
+
+
+@dataclass(frozen=True)
+class Configured:
+    """A strategy's configuration for a context: its values, and the fields still missing."""
+
+    values: ConfigValues | None
+    missing: tuple[str, ...] = ()
+
+
+_UNCONFIGURED = Configured(None)
+
+
+def configuration(
+    strategy: type[Strategy],
+    context: Context,
+    stored: StoredSelections = NOTHING_STORED,
+    tenant_level: bool = False,
+) -> Configured:
+    """Return ``strategy``'s configuration in ``context``: the user's own (``user_selectable``
+    registries), else the tenant's; ``missing`` names the required fields not usable."""
+    config_cls = config_class(strategy)
+    if config_cls is None:
+        return _UNCONFIGURED
+    key = strategy.registry.key if strategy.registry is not None else ""
+    found = None
+    registry = strategy.registry
+    own = not tenant_level and registry is not None and registry.user_selectable
+    if own and authenticated(context.user):
+        found = stored.config(key, strategy.slug, user=True)
+    if found is None:
+        found = stored.config(key, strategy.slug)
+    absent, cleaned = judge(config_cls, found)
+    return Configured(ConfigValues(config_cls, found, context, cleaned), absent)
 
 
 def authenticated(user: Any) -> bool:
