@@ -1,5 +1,6 @@
 """Registries of strategies, per-request resolution and tenant selections."""
 
+from engine.config import ConfigValues, SecretField, StrategyConfig
 from engine.exceptions import (
     NeedsAwait,
     NoStrategyAvailable,
@@ -16,6 +17,7 @@ from engine.set_resolution import SetResolution
 from engine.strategy import Strategy, register
 
 __all__ = [
+    "ConfigValues",
     "NeedsAwait",
     "NoStrategyAvailable",
     "Reason",
@@ -23,10 +25,12 @@ __all__ = [
     "Registry",
     "RegistryExplanation",
     "Resolution",
+    "SecretField",
     "SetResolution",
     "SkipReason",
     "Skipped",
     "Strategy",
+    "StrategyConfig",
     "StrategyExplanation",
     "StrategyNamespace",
     "SwitchyardError",

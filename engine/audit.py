@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from conditions import Context
 from engine import sets, tenancy
 from engine.catalogue import registries
+from engine.config import needs_text
 from engine.exceptions import NoStrategyAvailable, UnknownRegistry, UnknownStrategy
 from engine.models import Selection
 from engine.namespace import StrategyNamespace
@@ -31,6 +32,7 @@ UNAVAILABLE = "unavailable"
 DISABLED_BY_PLATFORM = "disabled_by_platform"
 HELD_IN_RESERVE = "reserve"
 OVER_LIMIT = "over_limit"
+NOT_CONFIGURED = "not_configured"
 
 
 @dataclass(frozen=True)
@@ -41,9 +43,9 @@ class InactiveSelection:
     registry: str
     slug: str
     user: str | None  # the username of a user's own selection; None for the tenant's
-    # UNKNOWN_REGISTRY, UNKNOWN_SLUG, UNAVAILABLE, NOT_USER_SELECTABLE, OVER_LIMIT,
-    # DISABLED_BY_PLATFORM or HELD_IN_RESERVE; a set (a ``multiple`` registry) is judged slug
-    # by slug: ``slug`` is then the one at fault.
+    # UNKNOWN_REGISTRY, UNKNOWN_SLUG, UNAVAILABLE, NOT_CONFIGURED, NOT_USER_SELECTABLE,
+    # OVER_LIMIT, DISABLED_BY_PLATFORM or HELD_IN_RESERVE; a set (a ``multiple`` registry) is
+    # judged slug by slug: ``slug`` is then the one at fault.
     why: str
     detail: str
     in_force: str | None
@@ -144,9 +146,13 @@ def _judge(
     held = _held_by_platform(registry, slug, context)
     if held is not None:
         return inactive(*held, current)
-    if is_available(strategy, context):
-        return None  # the first candidate of its level, so in force
-    return inactive(UNAVAILABLE, f"{explain_strategy(strategy, context).text} is not met", current)
+    if not is_available(strategy, context):
+        text = f"{explain_strategy(strategy, context).text} is not met"
+        return inactive(UNAVAILABLE, text, current)
+    absent = namespace.configuration(key, slug, tenant_level=user_pk is None).missing
+    if absent:
+        return inactive(NOT_CONFIGURED, needs_text(slug, absent), current)
+    return None  # the first candidate of its level, so in force
 
 
 def _held_by_platform(registry: Any, slug: str, context: Context) -> tuple[str, str] | None:

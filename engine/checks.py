@@ -14,9 +14,10 @@ from django.core.checks import CheckMessage, Error, Warning, register
 from django.utils.module_loading import import_string
 
 from conditions.naming import suggestion
-from engine import discovery, tenancy
+from engine import discovery, secrets, tenancy
 from engine.conf import SETTING_NAME
 from engine.conf import settings as switchyard_settings
+from engine.config import config_class, secret_names
 from engine.registry import created_registries, qualified_name, registries
 
 TAG = "switchyard"
@@ -281,3 +282,36 @@ def _first(classes: list[tuple[str, Any]], path: str) -> int | None:
         if isinstance(cls, type) and issubclass(cls, target):
             return index
     return None
+
+
+@register(TAG)
+def check_secret_keys(app_configs: AppConfigs = None, **kwargs: Any) -> list[CheckMessage]:
+    """E050: a strategy declares secret fields and no key is set; E051: a key is not Fernet."""
+    errors: list[CheckMessage] = [
+        Error(
+            f"{problem}",
+            hint='Generate keys with: python -c "from cryptography.fernet import Fernet; '
+            'print(Fernet.generate_key().decode())"',
+            id="switchyard.E051",
+        )
+        for problem in secrets.key_errors()
+    ]
+    if secrets.configured_keys():
+        return errors
+    declaring = [
+        qualified_name(strategy)
+        for registry in registries().values()
+        for strategy in registry.strategies()
+        if (config := config_class(strategy)) is not None and secret_names(config)
+    ]
+    if declaring:
+        errors.append(
+            Error(
+                f"{', '.join(declaring)} declare secret configuration fields, but "
+                f'{SETTING_NAME}["SECRET_KEYS"] is empty: their secrets cannot be encrypted.',
+                hint=f'Set {SETTING_NAME}["SECRET_KEYS"] to a list of Fernet keys (the first '
+                "encrypts, all decrypt), read from the environment, never from the code.",
+                id="switchyard.E050",
+            )
+        )
+    return errors

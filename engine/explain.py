@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from conditions import Context, Explanation
+from engine.config import needs_text
 from engine.exceptions import NoStrategyAvailable
 from engine.platform.state import NO_PLATFORM_STATE, PlatformState, Status
 from engine.resolution import (
     NOTHING_STORED,
     Skipped,
     StoredSelections,
+    configuration,
     explain_strategy,
     offered,
     platform_policy,
@@ -31,6 +33,8 @@ class StrategyExplanation:
     available: bool  # offered: its condition is met and the platform allows it
     in_force: bool
     explanation: Explanation
+    # The configuration fields missing or invalid: not available (``not_configured``).
+    missing: tuple[str, ...] = ()
     status: Status = Status.ACTIVE  # the platform's status of it for this context
     note: str = ""  # the platform's note
 
@@ -47,11 +51,18 @@ class StrategyExplanation:
             return "held in reserve by the platform while an active strategy is available"
         return ""
 
+    @property
+    def not_configured(self) -> str:
+        """Return "stripe needs secret_key" when configuration is missing, else ''."""
+        return needs_text(self.slug, self.missing) if self.missing else ""
+
     def lines(self) -> list[str]:
         mark = "✓" if self.available else "✗"
         notes = " [in force]" if self.in_force else ""
         if self.platform_text:
             notes += f" [{self.platform_text}]"
+        if self.missing:
+            notes += f" [not_configured: {self.not_configured}]"
         head = f"  {mark} {self.slug} ({self.strategy_class.label}){notes}"
         return [head, *(f"    {line}" for line in self.explanation.lines())]
 
@@ -65,6 +76,8 @@ class StrategyExplanation:
             "status": self.status.value,
             "note": self.note,
             "explanation": self.explanation.as_dict(),
+            "not_configured": self.not_configured or None,
+            "missing": list(self.missing),
         }
 
 
@@ -153,12 +166,19 @@ def explain(
     entries = []
     for strategy in registry.strategies():
         explanation = explain_strategy(strategy, context)
+        absent = configuration(strategy, context, stored).missing
         status = Status.ACTIVE if policy is None else policy.status(strategy.slug)
         note = "" if policy is None else policy.note(strategy.slug)
-        is_offered = explanation.result if allowed is None else strategy in allowed
+        is_offered = explanation.result is True if allowed is None else strategy in allowed
         entries.append(
             StrategyExplanation(
-                strategy, is_offered, strategy in in_force, explanation, status, note
+                strategy,
+                is_offered and not absent,
+                strategy in in_force,
+                explanation,
+                absent,
+                status=status,
+                note=note,
             )
         )
     return RegistryExplanation(registry, tuple(entries), resolution, error)

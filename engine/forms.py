@@ -13,6 +13,7 @@ not choosing it. ``StrategySetChoiceField`` edits the set of a ``multiple`` regi
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -24,7 +25,8 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from conditions import Context
-from engine import sets
+from engine import config_forms, sets
+from engine.config_forms import ConfigEntry
 from engine.context_processors import request_context
 from engine.exceptions import NoStrategyAvailable
 from engine.namespace import StrategyNamespace
@@ -58,6 +60,9 @@ class StrategyChoicesMixin:
     widget: Any
     required: bool
     _choices: Any
+    # True in a SelectionsForm, which configures a strategy and selects it in one step: the
+    # strategies whose configuration is missing are offered too (the form checks it).
+    configure_here: bool = False
 
     def _setup(self, registry: str | type[Registry], context: Context | None, user: Any) -> None:
         self.registry_ref = registry
@@ -78,7 +83,9 @@ class StrategyChoicesMixin:
 
     def strategies(self) -> list[type[Strategy]]:
         """Return the strategies offered: those available in the context, by priority."""
-        return self.registry.available(self.evaluation_context())
+        return self.registry.available(
+            self.evaluation_context(), configured=not self.configure_here
+        )
 
     def kept(self) -> list[str]:
         """Return the current slugs that are offered only because they are current."""
@@ -114,7 +121,9 @@ class StrategyChoicesMixin:
         """Raise ``ValidationError`` unless ``slug`` may be chosen here (or is kept unchanged)."""
         if slug in self.current:
             return
-        self.registry.validate_selection(slug, self.evaluation_context(), self.user)
+        self.registry.validate_selection(
+            slug, self.evaluation_context(), self.user, configured=not self.configure_here
+        )
 
     def strategy_for(self, slug: str) -> Chosen:
         registry = self.registry
@@ -302,6 +311,8 @@ class RegistryEntry:
     field: BoundField
     stored: str | None
     explanation: RegistryExplanation
+    # The configuration form of each offered strategy that declares a Config.
+    configs: list[ConfigEntry] = dataclasses.field(default_factory=list)
 
     @property
     def key(self) -> str:
@@ -342,11 +353,21 @@ class SelectionsForm(forms.Form):
         self.namespace = StrategyNamespace(context)
         stored = self.namespace.stored()
         self.stored: dict[str, str | None] = {}
+        self.configs: dict[str, dict[str, ConfigEntry]] = {}
+        # What save() configures: registry key -> [(slug, the values posted)] (several in a set).
+        self.to_configure: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         for registry in self.registries:
             key = registry.key
             slug = stored.user_choice(key) if for_user else stored.tenant_choice(key)
             self.stored[key] = slug
-            self.fields[key] = self._field(registry, slug)
+            self.fields[key] = chooser = self._field(registry, slug)
+            self.configs[key] = config_forms.config_entries(
+                registry,
+                chooser.strategies(),
+                self.namespace,
+                self.data if self.is_bound else None,
+                for_user=for_user,
+            )
 
     def _registries(self, chosen: Iterable[str | type[Registry]] | None) -> list[type[Registry]]:
         if chosen is None:
@@ -362,7 +383,9 @@ class SelectionsForm(forms.Form):
                 )
         return found
 
-    def _field(self, registry: type[Registry], stored: str | None) -> forms.Field:
+    def _field(
+        self, registry: type[Registry], stored: str | None
+    ) -> StrategyChoiceField | StrategySetChoiceField:
         initial: Any = stored if stored is not None else self._in_force(registry)
         field_class: type[StrategyChoiceField | StrategySetChoiceField] = StrategyChoiceField
         if registry.multiple:
@@ -376,7 +399,8 @@ class SelectionsForm(forms.Form):
             help_text=registry.description,
             initial=initial,
         )
-        if not initial and not registry.available(self.context):
+        field.configure_here = True
+        if not initial and not registry.available(self.context, configured=False):
             # Nothing to choose and nothing stored: the registry is shown, not edited.
             field.disabled = True
             field.required = False
@@ -398,9 +422,57 @@ class SelectionsForm(forms.Form):
                 self[registry.key],
                 self.stored[registry.key],
                 self.namespace.explain(registry),
+                list(self.configs[registry.key].values()),
             )
             for registry in self.registries
         ]
+
+    def clean(self) -> dict[str, Any]:
+        """Validate the chosen strategies' configuration (when posted) with the shared code."""
+        cleaned = super().clean() or {}
+        self.to_configure = {}
+        for registry in self.registries:
+            for slug in self._chosen_slugs(registry, cleaned):
+                self._clean_config(registry, slug)
+        return cleaned
+
+    def _chosen_slugs(self, registry: type[Registry], cleaned: dict[str, Any]) -> list[str]:
+        """Return the slugs chosen in the field (one, or a set's), as posted."""
+        return [slug for slug in _slugs(cleaned.get(registry.key)) if isinstance(slug, str)]
+
+    def _clean_config(self, registry: type[Registry], slug: str) -> None:
+        key = registry.key
+        entry = self.configs[key].get(slug)
+        if entry is None:
+            return
+        values = config_forms.submitted(entry, self.data, self.files)
+        if values is not None:
+            errors = config_forms.check(registry, entry, values, self.context, self.user)
+            if errors:
+                message = f"{entry.strategy_class.label}: " + " ".join(errors)
+                self.add_error(key, ValidationError(message, code="invalid_config"))
+            else:
+                self.to_configure.setdefault(key, []).append((slug, values))
+        elif entry.missing and self._newly_chosen(registry, slug):
+            self.add_error(
+                key,
+                ValidationError(
+                    f"{entry.strategy_class.label} is not configured: {entry.needs}.",
+                    code="not_configured",
+                ),
+            )
+
+    def _newly_chosen(self, registry: type[Registry], slug: str) -> bool:
+        """Return whether saving chooses ``slug`` anew (a set's slugs stored already are kept)."""
+        if registry.multiple:
+            return slug not in sets.split(self.stored[registry.key])
+        return registry.key in self.changed_data
+
+    @property
+    def changed_registries(self) -> list[str]:
+        """The keys of the registries a save changes: selected or configured."""
+        changed = {*self.changed_data, *self.to_configure}
+        return [registry.key for registry in self.registries if registry.key in changed]
 
     def save(self, *, changed_by: Any = None, via: str = "form") -> list[Any]:
         """Store the changed selections through ``Registry.select``; return the stored rows.
@@ -419,19 +491,32 @@ class SelectionsForm(forms.Form):
         name = ""
         try:
             with transaction.atomic():
-                for name in self.changed_data:
-                    registry = get_registry(name)
-                    value = self.cleaned_data[name]
-                    chosen = list(value) if registry.multiple else str(slug_of(value, registry))
-                    row = registry.select(
-                        chosen, self.context, self.user, changed_by=changed_by, via=via
-                    )
+                for name in self.changed_registries:
+                    row = self._save_one(name, changed_by, via)
                     if row is not None:  # None: an empty set cleared the selection
                         saved.append(row)
         except ValidationError as error:
             self.add_error(name, copy.copy(error))
             raise
         return saved
+
+    def _save_one(self, name: str, changed_by: Any, via: str) -> Any:
+        """Configure what was posted for ``name``, then store its selection if it changed."""
+        registry = get_registry(name)
+        chosen = name in self.changed_data
+        row = None
+        for slug, values in self.to_configure.get(name, ()):
+            # A set is selected as a whole below; a single choice is configured and selected
+            # in one step (the selection then passes the configuration check).
+            select = chosen and not registry.multiple
+            row = registry.configure(
+                slug, values, self.context, self.user, changed_by=changed_by, via=via, select=select
+            )
+        if not chosen or (row is not None and not registry.multiple):
+            return row
+        value = self.cleaned_data[name]
+        selected = list(_slugs(value)) if registry.multiple else str(slug_of(value, registry))
+        return registry.select(selected, self.context, self.user, changed_by=changed_by, via=via)
 
 
 def _label(strategy: type[Strategy], note: str = "") -> StrategyLabel:

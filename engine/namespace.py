@@ -20,6 +20,7 @@ from engine import explain as explaining
 from engine import resolution as resolving
 from engine import tenancy
 from engine.catalogue import get_registry, registries
+from engine.config import config_class
 from engine.exceptions import NeedsAwait, NoStrategyAvailable
 from engine.platform.load import platform_state
 from engine.set_resolution import resolve_any
@@ -90,10 +91,24 @@ class StrategyNamespace:
         """Return the strategy in force for registry ``key`` (a tuple of them for a set)."""
         return self.resolution(key).strategy
 
-    def available(self, key: str | type[Registry]) -> list[type[Strategy]]:
-        """Return the strategies of registry ``key`` this request may use, in order."""
+    def available(
+        self, key: str | type[Registry], *, configured: bool = True
+    ) -> list[type[Strategy]]:
+        """Return the strategies of registry ``key`` this request may use, in order.
+
+        ``configured=False`` keeps those whose configuration is still missing (``not_configured``):
+        what a form offers to configure and select in one step.
+        """
         registry = get_registry(key)
-        return self._in_scope(self._offered, registry)
+        return self._in_scope(self._available, registry, configured)
+
+    def _available(self, registry: type[Registry], configured: bool) -> list[type[Strategy]]:
+        context = self.context
+        found = resolving.offered(registry, context, platform_state(context))
+        if not configured or not any(config_class(strategy) for strategy in found):
+            return found
+        stored = stored_selections(context)
+        return [s for s in found if not resolving.configuration(s, context, stored).missing]
 
     def explain(self, key: str | type[Registry]) -> RegistryExplanation:
         """Return why each strategy of registry ``key`` is or is not available, and which wins."""
@@ -103,6 +118,15 @@ class StrategyNamespace:
         except NoStrategyAvailable:
             resolution = None  # explain() resolves again to show why
         return self._in_scope(self._explain, registry, resolution)
+
+    def configuration(
+        self, key: str | type[Registry], slug: str, *, tenant_level: bool = False
+    ) -> resolving.Configured:
+        """Return strategy ``slug``'s configuration here: its values and what is missing."""
+        registry = get_registry(key)
+        strategy = registry.get(slug)
+        stored = self.stored()
+        return resolving.configuration(strategy, self.context, stored, tenant_level)
 
     def stored(self) -> resolving.StoredSelections:
         """Return what the context's tenant and user stored (read once, with the resolution)."""
@@ -127,13 +151,21 @@ class StrategyNamespace:
         """Return the strategy (a tuple for a set) in force for ``key``, from async code."""
         return (await self.aresolution(key)).strategy
 
-    async def aavailable(self, key: str | type[Registry]) -> list[type[Strategy]]:
+    async def aavailable(
+        self, key: str | type[Registry], *, configured: bool = True
+    ) -> list[type[Strategy]]:
         """Return ``available(key)`` from async code."""
-        return await self._await(self.available, key)
+        return await self._await(self.available, key, configured=configured)
 
     async def aexplain(self, key: str | type[Registry]) -> RegistryExplanation:
         """Return ``explain(key)`` from async code."""
         return await self._await(self.explain, key)
+
+    async def aconfiguration(
+        self, key: str | type[Registry], slug: str, *, tenant_level: bool = False
+    ) -> resolving.Configured:
+        """Return ``configuration(key, slug)`` from async code."""
+        return await self._await(self.configuration, key, slug, tenant_level=tenant_level)
 
     async def astored(self) -> resolving.StoredSelections:
         """Return ``stored()`` from async code."""
@@ -156,10 +188,6 @@ class StrategyNamespace:
         return resolve_any(
             registry, context, stored, tenant_level=tenant_level, platform=platform_state(context)
         )
-
-    def _offered(self, registry: type[Registry]) -> list[type[Strategy]]:
-        context = self.context
-        return resolving.offered(registry, context, platform_state(context))
 
     def _explain(
         self, registry: type[Registry], resolution: AnyResolution | None

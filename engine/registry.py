@@ -24,7 +24,7 @@ from engine import catalogue
 from engine.catalogue import created_registries, get_registry, qualified_name, registries
 from engine.exceptions import RegistrationError, UnknownStrategy
 from engine.namespace import StrategyNamespace
-from engine.storage import writes
+from engine.storage import configs, writes
 
 if TYPE_CHECKING:
     from conditions import Context
@@ -45,8 +45,8 @@ __all__ = [
 KEY_MAX_LENGTH = 100
 # Names of request.strategy's own API: a registry key must not shadow them.
 RESERVED_KEYS = frozenset(
-    {"available", "context", "explain", "get", "keys", "resolution", "stored"}
-    | {"aavailable", "aexplain", "aget", "aresolution", "astored"}
+    {"available", "configuration", "context", "explain", "get", "keys", "resolution", "stored"}
+    | {"aavailable", "aconfiguration", "aexplain", "aget", "aresolution", "astored"}
 )
 
 
@@ -173,9 +173,10 @@ class Registry(metaclass=RegistryMeta):
             raise UnknownStrategy(cls.key, str(slug), by_slug) from None
 
     @classmethod
-    def available(cls, context: Context) -> list[type[Strategy]]:
-        """Return the strategies whose condition is met in ``context``, in order."""
-        return StrategyNamespace(context).available(cls)
+    def available(cls, context: Context, *, configured: bool = True) -> list[type[Strategy]]:
+        """Return the strategies available in ``context``, in order (``configured=False``: also
+        those whose condition is met but whose configuration is missing)."""
+        return StrategyNamespace(context).available(cls, configured=configured)
 
     @classmethod
     def choices(cls, context: Context | None = None) -> list[tuple[str, str]]:
@@ -204,9 +205,12 @@ class Registry(metaclass=RegistryMeta):
     # purpose (``PaymentGateways.select(...)`` is the documented way in), the work is there.
 
     @classmethod
-    def validate_selection(cls, slug: str, context: Context, user: Any = None) -> type[Strategy]:
-        """Return the strategy ``slug`` if ``context`` may select it, else ``ValidationError``."""
-        return writes.validate_selection(cls, slug, context, user)
+    def validate_selection(
+        cls, slug: str, context: Context, user: Any = None, *, configured: bool = True
+    ) -> type[Strategy]:
+        """Return the strategy ``slug`` if ``context`` may select it, else ``ValidationError``
+        (``configured=False``: whether its configuration is stored is not checked)."""
+        return writes.validate_selection(cls, slug, context, user, configured=configured)
 
     @classmethod
     def validate_set(
@@ -255,6 +259,92 @@ class Registry(metaclass=RegistryMeta):
     ) -> None:
         """Remove the tenant's (or ``user``'s) stored choice; resolution falls back."""
         writes.deselect(cls, context, user, changed_by=changed_by, via=via)
+
+    # Configuration (engine.storage.configs): validated by the one clean_config every surface
+    # uses; secrets encrypted; a blank secret keeps the stored one.
+
+    @classmethod
+    def configure(
+        cls,
+        slug: str,
+        values: Mapping[str, Any],
+        context: Context,
+        user: Any = None,
+        *,
+        changed_by: Any = None,
+        via: str = "api",
+        select: bool = False,
+    ) -> Any:
+        """Validate, then store ``values`` as strategy ``slug``'s configuration (``select``:
+        select it too, in the same transaction)."""
+        return configs.configure(
+            cls, slug, values, context, user, changed_by=changed_by, via=via, select=select
+        )
+
+    @classmethod
+    async def aconfigure(
+        cls,
+        slug: str,
+        values: Mapping[str, Any],
+        context: Context,
+        user: Any = None,
+        *,
+        changed_by: Any = None,
+        via: str = "api",
+        select: bool = False,
+    ) -> Any:
+        """``configure()`` from async code (one thread hop)."""
+        return await sync_to_async(cls.configure)(
+            slug, values, context, user, changed_by=changed_by, via=via, select=select
+        )
+
+    @classmethod
+    def validate_configuration(
+        cls, slug: str, values: Mapping[str, Any], context: Context, user: Any = None
+    ) -> None:
+        """Raise ``ValidationError`` unless ``values`` may be stored as ``slug``'s configuration."""
+        configs.validate_configuration(cls, slug, values, context, user)
+
+    @classmethod
+    def clear_configuration(
+        cls,
+        slug: str,
+        context: Context,
+        user: Any = None,
+        *,
+        changed_by: Any = None,
+        via: str = "api",
+    ) -> None:
+        """Remove strategy ``slug``'s stored configuration (the tenant's, or ``user``'s)."""
+        configs.clear_configuration(cls, slug, context, user, changed_by=changed_by, via=via)
+
+    @classmethod
+    async def aclear_configuration(
+        cls,
+        slug: str,
+        context: Context,
+        user: Any = None,
+        *,
+        changed_by: Any = None,
+        via: str = "api",
+    ) -> None:
+        """``clear_configuration()`` from async code (one thread hop)."""
+        await sync_to_async(cls.clear_configuration)(
+            slug, context, user, changed_by=changed_by, via=via
+        )
+
+    @classmethod
+    async def aconfiguration(
+        cls, slug: str, context: Context, *, tenant_level: bool = False
+    ) -> Any:
+        """``configuration()`` from async code (at most one thread hop)."""
+        return await StrategyNamespace(context).aconfiguration(cls, slug, tenant_level=tenant_level)
+
+    @classmethod
+    def configuration(cls, slug: str, context: Context, *, tenant_level: bool = False) -> Any:
+        """Return strategy ``slug``'s configuration in ``context`` (``.values``, ``.missing``),
+        read with the selections (one cache round trip)."""
+        return StrategyNamespace(context).configuration(cls, slug, tenant_level=tenant_level)
 
 
 def _validate_key(cls: type, key: object) -> None:

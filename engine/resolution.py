@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from django.core.exceptions import SynchronousOnlyOperation
 
 from conditions import Condition, Context, Explanation
+from engine.config import ConfigValues, StoredConfig, config_class, judge, needs_text
 from engine.exceptions import NoStrategyAvailable
 from engine.platform.state import NO_PLATFORM_STATE, PlatformState, RegistryPolicy, Status
 
@@ -51,6 +52,7 @@ forced_conditions: ContextVar[Mapping[type, Condition]] = ContextVar(
 )
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
+_EMPTY_CONFIGS: Mapping[str, Any] = MappingProxyType({})
 FAILURES_MEMO = "_switchyard_failed_strategies"
 
 
@@ -62,6 +64,18 @@ class StoredSelections:
     tenant_choices: Mapping[str, str] = field(default_factory=lambda: _EMPTY)  # user is None
     user_choices: Mapping[str, str] = field(default_factory=lambda: _EMPTY)  # for user_pk
     user_pk: Any = field(default=None, compare=False)
+    # registry key -> slug -> StoredConfig: the tenant's configurations, and the user's.
+    tenant_configs: Mapping[str, Mapping[str, StoredConfig]] = field(
+        default_factory=lambda: _EMPTY_CONFIGS
+    )
+    user_configs: Mapping[str, Mapping[str, StoredConfig]] = field(
+        default_factory=lambda: _EMPTY_CONFIGS
+    )
+
+    def config(self, registry_key: str, slug: str, *, user: bool = False) -> StoredConfig | None:
+        """Return the configuration the tenant (``user``: the user) stored for a strategy."""
+        configs = self.user_configs if user else self.tenant_configs
+        return configs.get(registry_key, _EMPTY_CONFIGS).get(slug)
 
     def tenant_choice(self, registry_key: str) -> str | None:
         """Return the slug the tenant stored for ``registry_key``, or None."""
@@ -110,6 +124,7 @@ class SkipReason(enum.StrEnum):
     DISABLED_BY_PLATFORM = "disabled_by_platform"
     RESERVE = "reserve"  # held in reserve while an active strategy is available
     OVER_LIMIT = "over_limit"
+    NOT_CONFIGURED = "not_configured"
 
 
 @dataclass(frozen=True)
@@ -121,6 +136,8 @@ class Skipped:
     why: SkipReason
     explanation: Explanation | None = None
     note: str = ""  # the platform's note, for disabled_by_platform and reserve
+    # The configuration fields missing or invalid (``NOT_CONFIGURED``).
+    missing: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         if self.why is SkipReason.UNKNOWN_SLUG:
@@ -135,6 +152,10 @@ class Skipped:
             )
         if self.why is SkipReason.OVER_LIMIT:
             return f"{self.source.description} {self.slug!r} is over the registry's max_selected"
+        if self.why is SkipReason.NOT_CONFIGURED:
+            return f"{self.source.description} {self.slug!r} is not configured: " + needs_text(
+                self.slug, self.missing
+            )
         text = self.explanation.text if self.explanation is not None else "its condition"
         return f"{self.source.description} {self.slug!r} is unavailable: {text} is not met"
 
@@ -145,6 +166,7 @@ class Skipped:
             "why": self.why.value,
             "note": self.note,
             "explanation": self.explanation.as_dict() if self.explanation is not None else None,
+            "missing": list(self.missing),
         }
 
 
@@ -298,7 +320,8 @@ def resolve(
     forced = forced_strategies.get()
     if forced and registry.key in forced:
         chosen = registry.get(forced[registry.key])
-        return _resolution(registry, chosen, context, Reason.OVERRIDDEN, [])
+        config = configuration(chosen, context, stored, tenant_level)
+        return _resolution(registry, chosen, context, Reason.OVERRIDDEN, [], config)
 
     members = registry._members  # one consistent state, even if a class is defined meanwhile
     policy = platform_policy(registry, context, platform)
@@ -308,15 +331,21 @@ def resolve(
         if slug is None or slug in tried:
             continue
         tried.add(slug)
-        skip = _judge(members.by_slug.get(slug), source, slug, context, policy)
-        if skip is None:
-            return _resolution(registry, members.by_slug[slug], context, source, skipped)
-        skipped.append(skip)
+        strategy = members.by_slug.get(slug)
+        skip, judged = _judge_candidate(
+            strategy, source, slug, context, stored, tenant_level, policy
+        )
+        if skip is None and strategy is not None:
+            return _resolution(registry, strategy, context, source, skipped, judged)
+        if skip is not None:
+            skipped.append(skip)
 
     fallbacks = members.ordered if policy is None else (*policy.active, *_reserve(policy, context))
     for strategy in fallbacks:
         if strategy.slug not in tried and is_available(strategy, context):
-            return _resolution(registry, strategy, context, Reason.FALLBACK, skipped)
+            config = configuration(strategy, context, stored, tenant_level)
+            if not config.missing:
+                return _resolution(registry, strategy, context, Reason.FALLBACK, skipped, config)
 
     explanations = [
         (strategy.slug, _why_not(strategy, context, policy)) for strategy in members.ordered
@@ -334,27 +363,46 @@ def _why_not(
     return explain_strategy(strategy, context)
 
 
-def _judge(
+def _judge_candidate(
     strategy: type[Strategy] | None,
     source: Reason,
     slug: str,
     context: Context,
+    stored: StoredSelections,
+    tenant_level: bool,
     policy: RegistryPolicy | None,
-) -> Skipped | None:
-    """Return why a candidate is passed over (None: it is used)."""
+) -> tuple[Skipped | None, Configured | None]:
+    """Return why a candidate is skipped (unknown, held back by the platform, unavailable or
+    not configured), else None and its configuration."""
     if strategy is None:
-        return Skipped(source, slug, SkipReason.UNKNOWN_SLUG)
+        return Skipped(source, slug, SkipReason.UNKNOWN_SLUG), None
     held = platform_skip(policy, slug, context)
     if held is not None:
-        return Skipped(source, slug, held[0], note=held[1])
-    if is_available(strategy, context):
-        return None
-    return Skipped(source, slug, SkipReason.UNAVAILABLE, explain_strategy(strategy, context))
+        return Skipped(source, slug, held[0], note=held[1]), None
+    return _judge(source, strategy, context, stored, tenant_level)
 
 
 def _reserve(policy: RegistryPolicy, context: Context) -> tuple[type[Strategy], ...]:
     # Reserve strategies are fallbacks only when no active strategy is available at all.
     return () if available(policy.active, context) else policy.reserve
+
+
+def _judge(
+    source: Reason,
+    strategy: type[Strategy],
+    context: Context,
+    stored: StoredSelections,
+    tenant_level: bool,
+) -> tuple[Skipped | None, Configured | None]:
+    """Return why a stored (or default) candidate is skipped, else None and its configuration."""
+    if not is_available(strategy, context):
+        why = explain_strategy(strategy, context)
+        return Skipped(source, strategy.slug, SkipReason.UNAVAILABLE, why), None
+    config = configuration(strategy, context, stored, tenant_level)
+    if config.missing:
+        skip = Skipped(source, strategy.slug, SkipReason.NOT_CONFIGURED, missing=config.missing)
+        return skip, None
+    return None, config
 
 
 def _candidates(
@@ -375,8 +423,46 @@ def _resolution(
     context: Context,
     reason: Reason,
     skipped: list[Skipped],
+    config: Configured | None = None,
 ) -> Resolution:
-    return Resolution(registry, registry.build(strategy, context), strategy, reason, tuple(skipped))
+    instance = registry.build(strategy, context)
+    if config is not None and config.values is not None:
+        instance.config = config.values
+    return Resolution(registry, instance, strategy, reason, tuple(skipped))
+
+
+@dataclass(frozen=True)
+class Configured:
+    """A strategy's configuration for a context: its values, and the fields still missing."""
+
+    values: ConfigValues | None
+    missing: tuple[str, ...] = ()
+
+
+_UNCONFIGURED = Configured(None)
+
+
+def configuration(
+    strategy: type[Strategy],
+    context: Context,
+    stored: StoredSelections = NOTHING_STORED,
+    tenant_level: bool = False,
+) -> Configured:
+    """Return ``strategy``'s configuration in ``context``: the user's own (``user_selectable``
+    registries), else the tenant's; ``missing`` names the required fields not usable."""
+    config_cls = config_class(strategy)
+    if config_cls is None:
+        return _UNCONFIGURED
+    key = strategy.registry.key if strategy.registry is not None else ""
+    found = None
+    registry = strategy.registry
+    own = not tenant_level and registry is not None and registry.user_selectable
+    if own and authenticated(context.user):
+        found = stored.config(key, strategy.slug, user=True)
+    if found is None:
+        found = stored.config(key, strategy.slug)
+    absent, cleaned = judge(config_cls, found)
+    return Configured(ConfigValues(config_cls, found, context, cleaned), absent)
 
 
 def authenticated(user: Any) -> bool:

@@ -17,12 +17,14 @@ from engine.exceptions import NoStrategyAvailable
 from engine.platform.state import NO_PLATFORM_STATE, PlatformState
 from engine.resolution import (
     NOTHING_STORED,
+    Configured,
     Reason,
     Resolution,
     Skipped,
     SkipReason,
     StoredSelections,
     authenticated,
+    configuration,
     explain_strategy,
     forced_strategies,
     is_available,
@@ -124,8 +126,9 @@ def resolve_set(
         chosen = [
             (registry.get(slug), Reason.OVERRIDDEN) for slug in sets.split(forced[registry.key])
         ]
-        return _set_resolution(registry, context, chosen, Reason.OVERRIDDEN, [])
-    picker = _SetPicker(registry, context)
+        picker = _SetPicker(registry, context, stored, tenant_level)
+        return _set_resolution(registry, context, chosen, Reason.OVERRIDDEN, [], picker)
+    picker = _SetPicker(registry, context, stored, tenant_level)
     members = [(strategy, Reason.MANDATORY) for strategy in picker.mandatory.values()]
     source = Reason.MANDATORY if members else Reason.NONE_SELECTED
     for candidate, slugs in _set_candidates(registry, context, stored, tenant_level):
@@ -147,15 +150,24 @@ def resolve_set(
             source = Reason.FALLBACK
     if not members and registry.min_selected > 0:
         raise _nothing_available(registry, context, picker.skipped)
-    return _set_resolution(registry, context, members, source, picker.skipped)
+    return _set_resolution(registry, context, members, source, picker.skipped, picker)
 
 
 class _SetPicker:
     """Checks the slugs of the candidate sets of one resolution, recording what it skips."""
 
-    def __init__(self, registry: type[Registry], context: Context) -> None:
+    def __init__(
+        self,
+        registry: type[Registry],
+        context: Context,
+        stored: StoredSelections,
+        tenant_level: bool,
+    ) -> None:
         self.registry = registry
         self.context = context
+        self.stored = stored
+        self.tenant_level = tenant_level
+        self.configs: dict[type[Strategy], Configured] = {}
         self.by_slug = registry._members.by_slug
         self.skipped: list[Skipped] = []
         self.mandatory: dict[str, type[Strategy]] = {}
@@ -169,12 +181,23 @@ class _SetPicker:
         strategy = self.by_slug.get(slug)
         if strategy is None:
             self.skipped.append(Skipped(source, slug, SkipReason.UNKNOWN_SLUG))
-        elif is_available(strategy, self.context):
-            return strategy
-        else:
+        elif not is_available(strategy, self.context):
             why = explain_strategy(strategy, self.context)
             self.skipped.append(Skipped(source, slug, SkipReason.UNAVAILABLE, why))
+        elif self.configured(strategy):
+            return strategy
+        else:
+            missing = self.configs[strategy].missing
+            self.skipped.append(Skipped(source, slug, SkipReason.NOT_CONFIGURED, missing=missing))
         return None
+
+    def configured(self, strategy: type[Strategy]) -> bool:
+        """Return whether ``strategy``'s required configuration is there (kept for the build)."""
+        config = self.configs.get(strategy)
+        if config is None:
+            config = configuration(strategy, self.context, self.stored, self.tenant_level)
+            self.configs[strategy] = config
+        return not config.missing
 
     def pick(self, source: Reason, slugs: tuple[str, ...]) -> list[type[Strategy]]:
         """Return the usable strategies of one candidate set, in its order."""
@@ -215,7 +238,8 @@ class _SetPicker:
         for strategy in self.registry._members.ordered:
             if len(filled) >= self.registry.min_selected:
                 break
-            if strategy not in taken and is_available(strategy, self.context):
+            usable = is_available(strategy, self.context) and self.configured(strategy)
+            if strategy not in taken and usable:
                 filled.append((strategy, Reason.FALLBACK))
         return filled
 
@@ -238,15 +262,27 @@ def _set_resolution(
     members: list[tuple[type[Strategy], Reason]],
     reason: Reason,
     skipped: list[Skipped],
+    picker: _SetPicker,
 ) -> SetResolution:
     return SetResolution(
         registry,
-        tuple(registry.build(strategy, context) for strategy, _ in members),
+        tuple(_build(registry, strategy, context, picker) for strategy, _ in members),
         tuple(strategy for strategy, _ in members),
         tuple(why for _, why in members),
         reason,
         tuple(skipped),
     )
+
+
+def _build(
+    registry: type[Registry], strategy: type[Strategy], context: Context, picker: _SetPicker
+) -> Strategy:
+    instance = registry.build(strategy, context)
+    picker.configured(strategy)  # a forced member was never checked
+    config = picker.configs[strategy]
+    if config.values is not None:
+        instance.config = config.values
+    return instance
 
 
 def _nothing_available(

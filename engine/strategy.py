@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
 from conditions import Always, Condition, Context
+from engine.config import ConfigValues, config_class
 from engine.exceptions import RegistrationError
 from engine.registry import Registry, RegistryMeta, qualified_name
 from engine.resolution import is_available
@@ -58,7 +59,8 @@ class Strategy(metaclass=StrategyMeta):
 
     Subclasses set ``slug`` (registers the class), and may set ``label`` (default: from the
     slug), ``description`` (default: the docstring), ``priority`` (default 100; lower is
-    preferred when falling back), ``condition`` (default ``Always()``) and ``icon``.
+    preferred when falling back), ``condition`` (default ``Always()``), ``icon`` and a nested
+    ``class Config(StrategyConfig)`` (read back as ``self.config``).
     """
 
     registry: ClassVar[type[Registry] | None] = None
@@ -72,6 +74,8 @@ class Strategy(metaclass=StrategyMeta):
     switchyard_takes_context: ClassVar[bool] = True
     # Templates read strategy classes ({{ resolution.strategy_class.label }}), never call them.
     do_not_call_in_templates: ClassVar[bool] = True
+    # The configuration in force (set by the resolution when the class declares ``Config``).
+    config: ConfigValues = ConfigValues(None)
 
     def __init__(self, context: Context | None = None) -> None:
         self.context = context
@@ -166,6 +170,16 @@ def _declare(cls: type, namespace: dict[str, Any]) -> None:
             "Flag('beta') & Permission('app.use_it') (Always() for none)."
         )
     cls.condition = condition  # type: ignore[attr-defined]
+    _check_config(cls, name)
+
+
+def _check_config(cls: type, name: str) -> None:
+    config = getattr(cls, "Config", None)
+    if config is not None and config_class(cls) is None:
+        raise RegistrationError(
+            f"{name}.Config is {config!r}; expected a subclass of engine.StrategyConfig "
+            "(Django form fields, e.g. secret_key = SecretField())."
+        )
 
 
 def _takes_context(cls: type) -> bool:

@@ -126,7 +126,19 @@ CACHES = {
     "switchyard": _cache("switchyard-engine"),
 }
 
-SWITCHYARD = {"CACHE": "switchyard"}
+# SWITCHYARD_SECRET_KEYS: comma-separated Fernet keys that encrypt strategy secrets (the
+# webhook's signing secret, the Stripe keys); the first encrypts, all decrypt. In production it
+# comes from the environment; the default, a published key, is for `make demo` and the tests.
+SWITCHYARD = {
+    "CACHE": "switchyard",
+    "SECRET_KEYS": [
+        key.strip()
+        for key in os.environ.get(
+            "SWITCHYARD_SECRET_KEYS", "R0Ui2MzSe9Kb4rGZ0bJxZ0k9bq8tLZ2C1xUoM7Tn0pA="
+        ).split(",")
+        if key.strip()
+    ],
+}
 # Without REDIS_URL the demo runs in one process on local-memory caches, which is fine for
 # it: silence the warning that invalidation would not reach other processes.
 SILENCED_SYSTEM_CHECKS = [] if _REDIS_URL else ["switchyard.W003"]

@@ -108,7 +108,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             pass  # availability changed meanwhile: save() put the error on the form
         else:
             if saved:
-                names = ", ".join(str(get_registry(key).label) for key in form.changed_data)
+                names = ", ".join(str(get_registry(key).label) for key in form.changed_registries)
                 messages.success(request, f"Saved {names}. The dashboard shows what is in force.")
             else:
                 messages.info(request, "Nothing changed.")

@@ -38,7 +38,8 @@ class Finding:
     slug: str | None  # None: about the registry, not a stored selection
     user: str | None  # the username of a user's own selection; None: the tenant's
     severity: Severity
-    # unknown_registry, unknown_slug, unavailable, not_user_selectable, over_limit, no_strategy
+    # unknown_registry, unknown_slug, unavailable, not_configured, not_user_selectable,
+    # over_limit, no_strategy
     code: str
     message: str
     in_force: str | None = None  # what is used instead (None: nothing, or not known)
@@ -98,6 +99,7 @@ _SEVERITY = {
     audit.DISABLED_BY_PLATFORM: Severity.WARNING,
     audit.HELD_IN_RESERVE: Severity.WARNING,
     audit.OVER_LIMIT: Severity.WARNING,
+    audit.NOT_CONFIGURED: Severity.WARNING,
 }
 
 
@@ -131,6 +133,8 @@ def examine(tenant: Any, name: str, report: Report) -> None:
 
 
 def _message(inactive: audit.InactiveSelection) -> str:
+    if inactive.why == audit.NOT_CONFIGURED:
+        return f"Not in force until configured: {inactive.detail}. It stays stored."
     if inactive.why in (audit.UNAVAILABLE, audit.DISABLED_BY_PLATFORM, audit.HELD_IN_RESERVE):
         return f"Not in force: {inactive.detail}. It stays stored and applies again once it is."
     if inactive.why == audit.NOT_USER_SELECTABLE:

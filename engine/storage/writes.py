@@ -20,6 +20,7 @@ from django.db import IntegrityError, router, transaction
 
 from conditions import Context
 from engine import sets, tenancy
+from engine.config import StoredConfig, config_class, missing, needs_text
 from engine.exceptions import unknown_strategy_error
 from engine.platform.load import platform_state
 from engine.resolution import (
@@ -31,7 +32,7 @@ from engine.resolution import (
 )
 from engine.storage import reads
 from engine.storage.history import audited
-from engine.storage.reads import selection_model
+from engine.storage.reads import config_model, selection_model
 from engine.validators import (
     validate_registry_key,
     validate_slug,
@@ -45,16 +46,25 @@ if TYPE_CHECKING:
 
 
 def validate_selection(
-    registry: type[Registry], slug: str, context: Context, user: Any = None
+    registry: type[Registry],
+    slug: str,
+    context: Context,
+    user: Any = None,
+    *,
+    configured: bool = True,
 ) -> type[Strategy]:
     """Return the strategy ``slug`` if it may be selected in ``context``, else raise.
 
     Raises ``ValidationError`` with code ``unknown_strategy``, ``not_user_selectable``,
-    ``disabled_by_platform``, ``reserve`` or ``unavailable``. For a user's own selection
-    (``user`` given) the strategy must be available to that user. Conditions are evaluated
-    in the context's tenant's schema.
+    ``disabled_by_platform``, ``reserve``, ``unavailable`` or ``not_configured`` (its required
+    configuration is not stored). For a user's own selection (``user`` given) the strategy must
+    be available to that user. Conditions are evaluated in the context's tenant's schema.
+    ``configured=False`` leaves the configuration out (a form that configures and selects in
+    one step checks it itself).
     """
     with tenancy.tenant_scope(context.tenant):
+        if not configured:
+            return validate_target(registry, slug, context, user)
         return _validate(registry, slug, context, user)
 
 
@@ -70,8 +80,9 @@ def validate_set(
 
     The shape first (``engine.sets.validate_shape``: a list of distinct registered slugs, the
     mandatory ones, ``min_selected`` to ``max_selected``), then each slug like a single
-    selection (codes ``not_user_selectable``, ``unavailable``). Mandatory slugs and those in
-    ``keep`` (stored now: keeping a value is not choosing it) are not checked for availability.
+    selection (codes ``not_user_selectable``, ``unavailable``, ``not_configured``). Mandatory
+    slugs and those in ``keep`` (stored now: keeping a value is not choosing it) are not
+    checked for availability.
     """
     with tenancy.tenant_scope(context.tenant):
         return _validate_set(registry, slugs, context, user, keep)
@@ -92,12 +103,22 @@ def _validate_set(
     for slug in slugs:
         if slug not in keep and slug not in registry.mandatory:
             _check_available(registry, registry.get(slug), context)
+            _check_configured(registry, registry.get(slug), context, user)
     return slugs
 
 
 def _validate(
     registry: type[Registry], slug: str, context: Context, user: Any = None
 ) -> type[Strategy]:
+    strategy = validate_target(registry, slug, context, user)
+    _check_configured(registry, strategy, context, user)
+    return strategy
+
+
+def validate_target(
+    registry: type[Registry], slug: str, context: Context, user: Any = None
+) -> type[Strategy]:
+    """Return the strategy ``slug`` if ``context`` may use it (configuration aside), else raise."""
     if not isinstance(slug, str) or slug not in registry:
         raise unknown_strategy_error(registry, slug)
     _check_user_selectable(registry, user)
@@ -155,6 +176,42 @@ def _validate_platform(registry: type[Registry], slug: str, context: Context) ->
 
 def _note(note: str) -> str:
     return f" ({note})" if note else ""
+
+
+def _check_configured(
+    registry: type[Registry], strategy: type[Strategy], context: Context, user: Any
+) -> None:
+    config = config_class(strategy)
+    if config is None:
+        return
+    absent = missing(config, stored_config(registry, strategy.slug, context, user))
+    if absent:
+        raise ValidationError(
+            "Strategy %(slug)s of %(registry)s is not configured: %(needs)s.",
+            code="not_configured",
+            params={
+                "slug": repr(strategy.slug),
+                "registry": repr(registry.key),
+                "needs": needs_text(strategy.slug, absent),
+                "missing": absent,
+            },
+        )
+
+
+def stored_config(
+    registry: type[Registry], slug: str, context: Context, user: Any = None, *, lock: bool = False
+) -> StoredConfig | None:
+    """Return the configuration that applies to a selection by ``user`` (None: the tenant's),
+    read from the database in the connection's schema (``lock``: the row locked for update)."""
+    rows = config_model().objects.filter(registry=registry.key, slug=slug)
+    if lock:
+        rows = rows.select_for_update()
+    owners = [user, None] if user is not None and registry.user_selectable else [None]
+    for owner in owners:
+        row = rows.filter(user=owner).values_list("values", "secrets").first()
+        if row is not None:
+            return StoredConfig(row[0] or {}, row[1] or {})
+    return None
 
 
 def select(

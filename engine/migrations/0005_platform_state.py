@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('engine', '0003_selection_sets'),
+        ('engine', '0004_strategy_config'),
     ]
 
     operations = [
