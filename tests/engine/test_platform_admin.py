@@ -70,8 +70,8 @@ def test_disable_reserve_and_enable_in_bulk_with_a_note(platform_admin: Client) 
 def test_priority_up_and_down_reorder_the_fallback(platform_admin: Client) -> None:
     act(platform_admin, "priority_up", "crypto")  # crypto (30) moves before invoice (20)
     assert StrategyState.objects.get(registry="payments", slug="crypto").priority == 19
-    act(platform_admin, "priority_down", "card")  # card (10) after crypto (19)
-    assert StrategyState.objects.get(registry="payments", slug="card").priority == 20
+    act(platform_admin, "priority_down", "card")  # card (10) after stripe (15)
+    assert StrategyState.objects.get(registry="payments", slug="card").priority == 16
     page = platform_admin.get(CHANGELIST, {"registry": "payments"}).content.decode()
     assert "19 (override)" in page
 

@@ -39,7 +39,7 @@ def rows() -> set[tuple[str, str]]:
 def test_sync_creates_the_missing_rows_and_is_idempotent(db: None) -> None:
     StrategyState.objects.filter(registry="payments").delete()
     out = run("switchyard_sync")
-    assert "created: payments.card, payments.invoice, payments.crypto" in out
+    assert "created: payments.card, payments.stripe, payments.invoice, payments.crypto" in out
     assert rows() == registered()
     assert run("switchyard_sync") == "in sync: nothing to do\n"
     card = StrategyState.objects.get(registry="payments", slug="card")

@@ -41,6 +41,7 @@ def test_the_platform_page_shows_each_strategys_status(
     payments = [row for row in data["strategies"] if row["registry"] == "payments"]
     assert [(r["slug"], r["status"], r["note"], r["loads"]) for r in payments] == [
         ("card", "active", "", True),
+        ("stripe", "active", "", True),
         ("invoice", "reserve", "", True),
         ("crypto", "disabled", "provider outage", True),
         ("gone", "active", "", False),
