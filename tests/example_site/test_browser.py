@@ -218,10 +218,11 @@ def test_an_owner_chooses_a_set_of_channels_and_sees_it_in_force(browse: Any) ->
     # E-mail is mandatory: checked, and its box cannot be unchecked.
     assert acme.page.is_checked(f"{channels} input[type=checkbox][value=email]")
     assert acme.page.is_disabled(f"{channels} input[type=checkbox][value=email]")
+    # Taken before typing: a full-page shot between typing and the click lost the click.
+    acme.shot("settings-acme-owner")
     acme.page.check(f"{channels} input[value=slack]")
     acme.page.fill(f"{channels} input[name=notifications-position-slack]", "1")
     acme.page.fill(f"{channels} input[name=notifications-position-email]", "2")
-    acme.shot("settings-acme-owner")
     acme.page.click("#save-settings")
     assert "Saved Notifications." in acme.text(".messages")
 
