@@ -29,7 +29,7 @@ def test_an_order_uses_the_tenants_pricing_gateway_and_channel(
             strategies, get_product("support"), 3, placed_by=user(initech, "owner")
         )
         stored = Order.objects.get(pk=order.pk)
-        (message,) = OutboxMessage.objects.filter(order=order)
+        email, webhook = OutboxMessage.objects.filter(order=order).order_by("channel")
     assert stored.pricing == "per_seat"
     assert stored.price_lines == [["3 x Priority support, 2 seats at 25.00", 15000]]
     assert (stored.total_cents, stored.payment_method, stored.payment_status) == (
@@ -40,7 +40,14 @@ def test_an_order_uses_the_tenants_pricing_gateway_and_channel(
     assert stored.payment_reference == f"INV-{stored.placed_at:%Y}-{stored.pk:05d}"
     assert stored.receipt == "Invoiced 150.00, due in 30 days"
     assert stored.due_on is not None
-    assert (message.channel, message.recipient) == ("email", "orders@initech.example.com")
+    assert (email.channel, email.recipient) == ("email", "orders@initech.example.com")
+    # initech's webhook, configured and selected by the seed: its URL, signed with its secret.
+    assert (webhook.channel, webhook.recipient) == (
+        "webhook",
+        "https://initech.example.com/hooks/orders",
+    )
+    assert webhook.payload["headers"]["X-Switchyard-Signature"].startswith("sha256=")
+    assert "whsec_" not in str(webhook.payload)
     assert [sent.subject for sent in mail.outbox] == [f"New order {order.number}"]
 
 
