@@ -83,7 +83,7 @@ def test_the_demo_seeds_tenants_logins_groups_flags_selections_and_orders(
     ]
     assert seeded["globex"]["orders"] == [("analytics", 12, "volume"), ("support", 2, "volume")]
     assert seeded["initech"]["selections"] == [
-        ("notifications", "email,webhook"),
+        ("notifications", "email,webhook"),  # the webhook configured first, then selected
         ("payments", "invoice"),
         ("pricing", "per_seat"),
     ]
