@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import APIException, NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -23,6 +23,7 @@ from engine.config import config_class, is_secret
 from engine.exceptions import UnknownStrategy
 from engine.models import StrategyConfiguration
 from engine.registry import Registry
+from engine.secrets import SecretError
 from engine.tenancy import tenant_scope
 
 
@@ -43,7 +44,17 @@ def configuration_response(
             registry.clear_configuration(slug, context, user, changed_by=author, via="api")
     except ValidationError as error:
         raise serializers.ValidationError(serializers.as_serializer_error(error)) from None
+    except SecretError as error:  # no key, or a bad one: the server's fault, not the client's
+        raise SecretsUnavailable(str(error)) from None
     return Response(configuration_data(registry, strategy, context, user))
+
+
+class SecretsUnavailable(APIException):
+    """Secrets cannot be encrypted or decrypted with the configured keys (``SECRET_KEYS``)."""
+
+    status_code = 503
+    default_detail = "Strategy secrets cannot be stored: the server has no usable secret key."
+    default_code = "secrets_unavailable"
 
 
 def configuration_data(

@@ -362,3 +362,23 @@ def test_a_user_configures_their_own_through_the_api(
         context = Context(tenant=pro_tenant, user=member)
         assert Digest.resolve(context).strategy.config.number == "+15550100"
         assert Digest.resolve(Context(tenant=pro_tenant)).slug == "email"  # the tenant's
+
+
+def test_without_a_secret_key_the_api_and_the_command_refuse_plainly(
+    pro_tenant: Tenant, owner: Any, settings: Any
+) -> None:
+    before = every_schema()
+    settings.SWITCHYARD = {**settings.SWITCHYARD, "SECRET_KEYS": []}
+    response = client_for(pro_tenant, owner).put(
+        API, json.dumps(VALID), content_type="application/json"
+    )
+    assert response.status_code == 503
+    assert response.json()["detail"].startswith('SWITCHYARD["SECRET_KEYS"] is empty')
+    with pytest.raises(CommandError, match="SECRET_KEYS") as raised:
+        call_command(
+            "switchyard_configure", "payments", "stripe",
+            *(f"{name}={value}" for name, value in VALID.items()),
+            "--tenant", pro_tenant.schema_name, stdout=StringIO(), stderr=StringIO(),
+        )  # fmt: skip
+    assert raised.value.returncode == 1
+    assert every_schema() == before

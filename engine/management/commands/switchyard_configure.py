@@ -18,6 +18,7 @@ from conditions.naming import echo
 from engine.exceptions import UnknownStrategy
 from engine.management.base import REFUSED, SwitchyardCommand, usage_error, where
 from engine.permissions import can_change_selections, refusal
+from engine.secrets import SecretError
 from engine.tenancy import tenant_scope
 
 
@@ -103,6 +104,8 @@ class Command(SwitchyardCommand):
             raise CommandError(
                 f"Nothing was stored: {_messages(error)}", returncode=REFUSED
             ) from None
+        except SecretError as error:  # no key, or a bad one: a deployment problem, said plainly
+            raise CommandError(f"Nothing was stored: {error}", returncode=REFUSED) from None
 
 
 def _pairs(values: list[str], from_env: list[str]) -> dict[str, str]:
