@@ -72,11 +72,12 @@ class StrategyNamespace:
         """
         registry = get_registry(key)
         if tenant_level:
-            return self._in_scope(self._resolve, registry, True)
+            return self._in_scope(self._resolve, registry, True, self.parent(registry, True))
         resolution = self._resolutions.get(registry.key)
         if resolution is None:
             try:
-                resolution = self._in_scope(self._resolve, registry, False)
+                parent = self.parent(registry)
+                resolution = self._in_scope(self._resolve, registry, False, parent)
             except NeedsAwait:
                 raise
             except SynchronousOnlyOperation as error:
@@ -84,14 +85,33 @@ class StrategyNamespace:
             self._resolutions[registry.key] = resolution
         return resolution
 
+    def parent(
+        self, key: str | type[Registry], tenant_level: bool = False
+    ) -> resolving.ParentInForce | None:
+        """Return the parent strategy registry ``key`` is judged under (None: no parent).
+
+        The parent's resolution is this namespace's own, memoised: resolving a child and its
+        parent in one request resolves the parent once, from the same one read.
+        """
+        parent = get_registry(key).parent_registry()
+        if parent is None:
+            return None
+        try:
+            slug: str | None = self.resolution(parent, tenant_level=tenant_level).slug
+        except NoStrategyAvailable:
+            slug = None
+        return resolving.ParentInForce(parent.key, slug)
+
     def get(self, key: str | type[Registry]) -> Strategy:
         """Return the strategy in force for registry ``key``."""
         return self.resolution(key).strategy
 
     def available(self, key: str | type[Registry]) -> list[type[Strategy]]:
-        """Return the strategies of registry ``key`` this request may use, in order."""
+        """Return the strategies of registry ``key`` this request may use, in order (for a child
+        registry: those valid under the parent strategy in force)."""
         registry = get_registry(key)
-        return self._in_scope(resolving.available, registry.strategies(), self.context)
+        parent = self.parent(registry)
+        return self._in_scope(resolving.available, registry.strategies(), self.context, parent)
 
     def explain(self, key: str | type[Registry]) -> RegistryExplanation:
         """Return why each strategy of registry ``key`` is or is not available, and which wins."""
@@ -100,7 +120,7 @@ class StrategyNamespace:
             resolution: Resolution | None = self.resolution(registry)
         except NoStrategyAvailable:
             resolution = None  # explain() resolves again to show why
-        return self._in_scope(self._explain, registry, resolution)
+        return self._in_scope(self._explain, registry, resolution, self.parent(registry))
 
     def stored(self) -> resolving.StoredSelections:
         """Return what the context's tenant and user stored (read once, with the resolution)."""
@@ -145,18 +165,28 @@ class StrategyNamespace:
                 pass  # a condition needs the database after all: one hop
         return await sync_to_async(work)(*args, **kwargs)
 
-    def _resolve(self, registry: type[Registry], tenant_level: bool) -> Resolution:
+    def _resolve(
+        self,
+        registry: type[Registry],
+        tenant_level: bool,
+        parent: resolving.ParentInForce | None,
+    ) -> Resolution:
         context = self.context
         forced = resolving.forced_strategies.get()
         # A strategy forced by a test needs nothing stored (and no database).
         stored = resolving.NOTHING_STORED if registry.key in forced else stored_selections(context)
-        return resolving.resolve(registry, context, stored, tenant_level=tenant_level)
+        return resolving.resolve(
+            registry, context, stored, tenant_level=tenant_level, parent=parent
+        )
 
     def _explain(
-        self, registry: type[Registry], resolution: Resolution | None
+        self,
+        registry: type[Registry],
+        resolution: Resolution | None,
+        parent: resolving.ParentInForce | None,
     ) -> RegistryExplanation:
         context = self.context
-        return explaining.explain(registry, context, stored_selections(context), resolution)
+        return explaining.explain(registry, context, stored_selections(context), resolution, parent)
 
     def _in_scope(self, work: Callable[..., Any], *args: Any) -> Any:
         foreign = self._foreign

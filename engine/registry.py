@@ -38,6 +38,7 @@ __all__ = [
     "RegistryMeta",
     "created_registries",
     "get_registry",
+    "lineage",
     "qualified_name",
     "registries",
 ]
@@ -45,7 +46,7 @@ __all__ = [
 KEY_MAX_LENGTH = 100
 # Names of request.strategy's own API: a registry key must not shadow them.
 RESERVED_KEYS = frozenset(
-    {"available", "context", "explain", "get", "keys", "resolution", "stored"}
+    {"available", "context", "explain", "get", "keys", "parent", "resolution", "stored"}
     | {"aavailable", "aexplain", "aget", "aresolution", "astored"}
 )
 
@@ -63,6 +64,7 @@ class RegistryMeta(type):
 
     _members: Members
     key: str
+    parent: str | None
 
     def __init__(cls, name: str, bases: tuple[type, ...], namespace: dict[str, Any]) -> None:
         super().__init__(name, bases, namespace)
@@ -79,6 +81,7 @@ class RegistryMeta(type):
             raise RegistrationError(
                 f"{qualified_name(cls)}.default is {default!r}; expected a strategy slug or None."
             )
+        cls.parent = _parent_key(cls, getattr(cls, "parent", None))
         catalogue.add(cls)  # type: ignore[arg-type]
 
     def __iter__(cls) -> Iterator[type[Strategy]]:
@@ -124,7 +127,9 @@ class Registry(metaclass=RegistryMeta):
     """A swappable behaviour: ``key`` names it in storage and on ``request.strategy``.
 
     ``default`` (a slug or None) is preferred when no selection is usable; ``user_selectable``
-    (default False) lets each user override the tenant's choice.
+    (default False) lets each user override the tenant's choice; ``parent`` (a registry key or
+    class, default None) makes it a child registry: its strategies are valid only under the
+    parent strategies they name in ``parents``.
     """
 
     key: ClassVar[str]
@@ -132,6 +137,7 @@ class Registry(metaclass=RegistryMeta):
     description: ClassVar[str] = ""
     default: ClassVar[str | None] = None
     user_selectable: ClassVar[bool] = False
+    parent: ClassVar[str | None] = None
     # Templates read registries as classes ({{ registry.label }}) instead of calling them.
     do_not_call_in_templates: ClassVar[bool] = True
 
@@ -144,6 +150,14 @@ class Registry(metaclass=RegistryMeta):
     def slugs(cls) -> tuple[str, ...]:
         """Return every slug, ordered like ``strategies()``."""
         return tuple(strategy.slug for strategy in cls._members.ordered)
+
+    @classmethod
+    def parent_registry(cls) -> type[Registry] | None:
+        """Return the parent registry (None at the top); ``RegistrationError`` on a cycle."""
+        if cls.parent is None:
+            return None
+        lineage(cls)  # a cycle would make resolution recurse for ever: refuse it here
+        return get_registry(cls.parent)
 
     @classmethod
     def get(cls, slug: str) -> type[Strategy]:
@@ -186,9 +200,12 @@ class Registry(metaclass=RegistryMeta):
     # purpose (``PaymentGateways.select(...)`` is the documented way in), the work is there.
 
     @classmethod
-    def validate_selection(cls, slug: str, context: Context, user: Any = None) -> type[Strategy]:
-        """Return the strategy ``slug`` if ``context`` may select it, else ``ValidationError``."""
-        return writes.validate_selection(cls, slug, context, user)
+    def validate_selection(
+        cls, slug: str, context: Context, user: Any = None, *, parent: str | None = None
+    ) -> type[Strategy]:
+        """Return the strategy ``slug`` if ``context`` may select it, else ``ValidationError``
+        (a child's: under the parent in force, or under the parent slug ``parent``)."""
+        return writes.validate_selection(cls, slug, context, user, parent=parent)
 
     @classmethod
     def select(
@@ -229,6 +246,38 @@ class Registry(metaclass=RegistryMeta):
     ) -> None:
         """Remove the tenant's (or ``user``'s) stored choice; resolution falls back."""
         writes.deselect(cls, context, user, changed_by=changed_by, via=via)
+
+
+def lineage(registry: type[Registry]) -> tuple[type[Registry], ...]:
+    """Return ``registry``'s ancestors, parent first; ``RegistrationError`` if they cycle."""
+    found: list[type[Registry]] = []
+    seen = {registry.key}
+    current = registry
+    while current.parent is not None:
+        if current.parent in seen:
+            chain = " → ".join(
+                [registry.key, *(ancestor.key for ancestor in found), current.parent]
+            )
+            raise RegistrationError(
+                f"The parent registries of {registry.key!r} form a cycle: {chain}; a registry "
+                "cannot be its own ancestor."
+            )
+        current = get_registry(current.parent)
+        seen.add(current.key)
+        found.append(current)
+    return tuple(found)
+
+
+def _parent_key(cls: type, parent: object) -> str | None:
+    """Return the key of a declared ``parent`` (a key, a registry class or None)."""
+    if parent is None or (isinstance(parent, str) and parent):
+        return parent
+    if isinstance(parent, RegistryMeta) and getattr(parent, "key", None):
+        return parent.key
+    raise RegistrationError(
+        f"{qualified_name(cls)}.parent is {parent!r}; expected a registry key (e.g. 'payments'), "
+        "a Registry subclass that sets `key`, or None."
+    )
 
 
 def _validate_key(cls: type, key: object) -> None:

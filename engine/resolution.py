@@ -3,8 +3,10 @@
 The order: the user's own selection (only if the registry is ``user_selectable`` and the
 context has an authenticated user) → the tenant's selection → the registry's ``default`` →
 the first available strategy by ``(priority, slug)`` → ``NoStrategyAvailable``. Every
-candidate must pass its condition. A stored slug that is unknown or unavailable is skipped
-(and stays stored: it comes back when it is allowed again); the resolution records why.
+candidate must pass its condition and, in a child registry, serve the parent strategy in force
+(``ParentInForce``: the parent registry resolved for the same context). A stored slug that is
+unknown or unavailable is skipped (and stays stored: it comes back when it is allowed again);
+the resolution records why.
 
 This module is pure: it decides from a registry, a ``Context`` and the ``StoredSelections`` it
 is handed, and does no I/O of its own (``engine.storage`` reads the selections,
@@ -95,6 +97,32 @@ class SkipReason(enum.StrEnum):
 
     UNKNOWN_SLUG = "unknown_slug"
     UNAVAILABLE = "unavailable"
+    NOT_UNDER_PARENT = "not_under_parent"
+
+
+@dataclass(frozen=True)
+class ParentInForce:
+    """The parent registry's strategy a child registry is judged under (``slug`` None: none)."""
+
+    key: str
+    slug: str | None
+
+    @property
+    def text(self) -> str:
+        """Why a child strategy that does not serve this parent is not valid, in words."""
+        if self.slug is None:
+            return f"not valid: {self.key} has no strategy in force"
+        return f"not valid under {self.key}={self.slug}"
+
+    def serves(self, strategy: type[Strategy]) -> bool:
+        """Return whether ``strategy`` (of the child registry) is valid under this parent."""
+        if self.slug is None:
+            return False
+        return strategy.parents is None or self.slug in strategy.parents
+
+    def explanation(self) -> Explanation:
+        """Return the unmet node that ``explain()`` shows for a strategy not valid here."""
+        return Explanation(self.text, False)
 
 
 @dataclass(frozen=True)
@@ -109,6 +137,8 @@ class Skipped:
     def __str__(self) -> str:
         if self.why is SkipReason.UNKNOWN_SLUG:
             return f"{self.source.description} {self.slug!r} is not a registered strategy"
+        if self.why is SkipReason.NOT_UNDER_PARENT and self.explanation is not None:
+            return f"{self.source.description} {self.slug!r} is {self.explanation.text}"
         text = self.explanation.text if self.explanation is not None else "its condition"
         return f"{self.source.description} {self.slug!r} is unavailable: {text} is not met"
 
@@ -171,8 +201,13 @@ def is_available(strategy: type[Strategy], context: Context) -> bool:
         return False
 
 
-def available(strategies: tuple[type[Strategy], ...], context: Context) -> list[type[Strategy]]:
-    """Return those of ``strategies`` whose condition is met in ``context``, in order."""
+def available(
+    strategies: tuple[type[Strategy], ...], context: Context, parent: ParentInForce | None = None
+) -> list[type[Strategy]]:
+    """Return those of ``strategies`` whose condition is met in ``context``, in order (and, for
+    a child registry's, that serve ``parent``)."""
+    if parent is not None:
+        strategies = tuple(strategy for strategy in strategies if parent.serves(strategy))
     if not forced_conditions.get():
         try:
             # The hot path: conditions fail closed themselves (a raising leaf is "not met").
@@ -186,8 +221,17 @@ def available(strategies: tuple[type[Strategy], ...], context: Context) -> list[
     return [strategy for strategy in strategies if is_available(strategy, context)]
 
 
-def explain_strategy(strategy: type[Strategy], context: Context) -> Explanation:
-    """Return the explanation of ``strategy``'s condition; an error becomes an unmet node."""
+def explain_strategy(
+    strategy: type[Strategy], context: Context, parent: ParentInForce | None = None
+) -> Explanation:
+    """Return the explanation of ``strategy``'s condition; an error becomes an unmet node.
+
+    A child strategy that does not serve ``parent`` is an unmet node saying so ("not valid
+    under payments=invoice"), its condition's explanation below it.
+    """
+    if parent is not None and not parent.serves(strategy):
+        own = explain_strategy(strategy, context)
+        return Explanation(parent.text, False, children=(own,))
     condition = condition_of(strategy)
     try:
         return condition.explain(context)
@@ -204,16 +248,21 @@ def resolve(
     stored: StoredSelections = NOTHING_STORED,
     *,
     tenant_level: bool = False,
+    parent: ParentInForce | None = None,
 ) -> Resolution:
     """Return the strategy of ``registry`` in force for ``context``, given what is ``stored``.
 
     ``tenant_level`` leaves the user's own selection out: what applies to the tenant (and to
-    a user without a choice of their own), as the tenant's settings form shows it.
+    a user without a choice of their own), as the tenant's settings form shows it. For a child
+    registry ``parent`` is the parent strategy in force (``engine.namespace`` passes its
+    memoised one); None resolves the parent here, from the same inputs.
     """
     forced = forced_strategies.get()
     if forced and registry.key in forced:
         chosen = registry.get(forced[registry.key])
         return _resolution(registry, chosen, context, Reason.OVERRIDDEN, [])
+    if parent is None:
+        parent = parent_in_force(registry, context, stored, tenant_level=tenant_level)
 
     members = registry._members  # one consistent state, even if a class is defined meanwhile
     by_slug = members.by_slug
@@ -226,6 +275,9 @@ def resolve(
         strategy = by_slug.get(slug)
         if strategy is None:
             skipped.append(Skipped(source, slug, SkipReason.UNKNOWN_SLUG))
+        elif parent is not None and not parent.serves(strategy):
+            why = parent.explanation()
+            skipped.append(Skipped(source, slug, SkipReason.NOT_UNDER_PARENT, why))
         elif is_available(strategy, context):
             return _resolution(registry, strategy, context, source, skipped)
         else:
@@ -233,13 +285,39 @@ def resolve(
             skipped.append(Skipped(source, slug, SkipReason.UNAVAILABLE, why))
 
     for strategy in members.ordered:
-        if strategy.slug not in tried and is_available(strategy, context):
+        if (
+            strategy.slug not in tried
+            and (parent is None or parent.serves(strategy))
+            and is_available(strategy, context)
+        ):
             return _resolution(registry, strategy, context, Reason.FALLBACK, skipped)
 
     explanations = [
-        (strategy.slug, explain_strategy(strategy, context)) for strategy in members.ordered
+        (strategy.slug, explain_strategy(strategy, context, parent)) for strategy in members.ordered
     ]
     raise NoStrategyAvailable(registry.key, explanations, skipped)
+
+
+def parent_in_force(
+    registry: type[Registry],
+    context: Context,
+    stored: StoredSelections = NOTHING_STORED,
+    *,
+    tenant_level: bool = False,
+) -> ParentInForce | None:
+    """Return the parent strategy ``registry`` is judged under (None: it has no parent).
+
+    The parent is resolved from the same inputs; when nothing of it is available the child has
+    nothing valid either (``ParentInForce.slug`` is None).
+    """
+    parent = registry.parent_registry()
+    if parent is None:
+        return None
+    try:
+        slug: str | None = resolve(parent, context, stored, tenant_level=tenant_level).slug
+    except NoStrategyAvailable:
+        slug = None
+    return ParentInForce(parent.key, slug)
 
 
 def _candidates(

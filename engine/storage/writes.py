@@ -21,7 +21,7 @@ from django.db import IntegrityError, router, transaction
 from conditions import Context
 from engine import tenancy
 from engine.exceptions import unknown_strategy_error
-from engine.resolution import explain_strategy, is_available
+from engine.resolution import ParentInForce, explain_strategy, is_available, parent_in_force
 from engine.storage import reads
 from engine.storage.history import audited
 from engine.storage.reads import selection_model
@@ -33,20 +33,32 @@ if TYPE_CHECKING:
 
 
 def validate_selection(
-    registry: type[Registry], slug: str, context: Context, user: Any = None
+    registry: type[Registry],
+    slug: str,
+    context: Context,
+    user: Any = None,
+    *,
+    parent: str | None = None,
 ) -> type[Strategy]:
     """Return the strategy ``slug`` if it may be selected in ``context``, else raise.
 
-    Raises ``ValidationError`` with code ``unknown_strategy``, ``not_user_selectable`` or
-    ``unavailable``. For a user's own selection (``user`` given) the strategy must be
-    available to that user. Conditions are evaluated in the context's tenant's schema.
+    Raises ``ValidationError`` with code ``unknown_strategy``, ``not_user_selectable``,
+    ``not_under_parent`` or ``unavailable``. For a user's own selection (``user`` given) the
+    strategy must be available to that user. Conditions are evaluated in the context's tenant's
+    schema. A child registry's strategy must serve the parent strategy in force (the tenant's,
+    or the user's for a user's own selection); ``parent`` names another parent slug to judge it
+    under instead, when the same change sets the parent too (a form changing both).
     """
     with tenancy.tenant_scope(context.tenant):
-        return _validate(registry, slug, context, user)
+        return _validate(registry, slug, context, user, parent)
 
 
 def _validate(
-    registry: type[Registry], slug: str, context: Context, user: Any = None
+    registry: type[Registry],
+    slug: str,
+    context: Context,
+    user: Any = None,
+    parent_slug: str | None = None,
 ) -> type[Strategy]:
     if not isinstance(slug, str) or slug not in registry:
         raise unknown_strategy_error(registry, slug)
@@ -59,6 +71,7 @@ def _validate(
         )
     strategy = registry.get(slug)
     context = _context_for(context, user)
+    _check_parent(registry, strategy, context, user is None, parent_slug)
     if not is_available(strategy, context):
         explanation = explain_strategy(strategy, context)
         raise ValidationError(
@@ -72,6 +85,37 @@ def _validate(
             },
         )
     return strategy
+
+
+def _check_parent(
+    registry: type[Registry],
+    strategy: type[Strategy],
+    context: Context,
+    tenant_level: bool,
+    parent_slug: str | None,
+) -> None:
+    """Raise ``ValidationError`` when a child ``strategy`` does not serve the parent in force."""
+    if registry.parent is None:
+        return
+    if parent_slug is not None:
+        parent: ParentInForce | None = ParentInForce(registry.parent, parent_slug)
+    else:
+        stored = reads.stored_selections(context)
+        parent = parent_in_force(registry, context, stored, tenant_level=tenant_level)
+    if parent is None or parent.serves(strategy):
+        return
+    raise ValidationError(
+        "Strategy %(slug)s of %(registry)s is %(why)s; it serves %(serves)s.",
+        code="not_under_parent",
+        params={
+            "slug": repr(strategy.slug),
+            "registry": repr(registry.key),
+            "why": parent.text,
+            "serves": ", ".join(f"{parent.key}={slug}" for slug in sorted(strategy.parents or ()))
+            or f"every strategy of {parent.key!r}",
+            "parent": parent,
+        },
+    )
 
 
 def select(
