@@ -106,11 +106,13 @@ class StrategyNamespace:
         """Return the strategy in force for registry ``key``."""
         return self.resolution(key).strategy
 
-    def available(self, key: str | type[Registry]) -> list[type[Strategy]]:
+    def available(
+        self, key: str | type[Registry], *, any_parent: bool = False
+    ) -> list[type[Strategy]]:
         """Return the strategies of registry ``key`` this request may use, in order (for a child
-        registry: those valid under the parent strategy in force)."""
+        registry: those valid under the parent strategy in force; ``any_parent``: under any)."""
         registry = get_registry(key)
-        parent = self.parent(registry)
+        parent = None if any_parent else self.parent(registry)
         return self._in_scope(resolving.available, registry.strategies(), self.context, parent)
 
     def explain(self, key: str | type[Registry]) -> RegistryExplanation:

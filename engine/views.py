@@ -1,0 +1,119 @@
+"""The bundled selection pages (``engine.urls``): a tenant's selections, and a user's own.
+
+Both are thin: ``SelectionsForm`` decides what is offered, validated and saved, so what it
+learns (sets, configuration, dependent choices) shows here unchanged. They refuse the public
+schema (there is no tenant to choose for), need a signed-in user, and are CSRF-protected
+whatever the project's middleware. Override ``template_name`` (or the templates themselves,
+``engine/selections.html``, ``engine/user_selections.html``, ``engine/base.html``) to restyle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+
+from engine import tenancy
+from engine.context_processors import request_context
+from engine.forms import SelectionsForm
+from engine.permissions import can_change_selections, refusal
+from engine.registry import Registry, get_registry
+
+
+@method_decorator([csrf_protect, never_cache], name="dispatch")
+class SelectionsView(View):
+    """A tenant's selections: GET shows the form, POST validates and saves it; users holding
+    ``engine.change_selection`` only (anyone else: 403)."""
+
+    http_method_names: ClassVar[list[str]] = ["get", "post", "head"]  # type: ignore[misc]
+    form_class: ClassVar[type[SelectionsForm]] = SelectionsForm
+    template_name: ClassVar[str] = "engine/selections.html"
+    # None: every registry (for_user: every user_selectable one), else these keys.
+    registries: ClassVar[Sequence[str] | None] = None
+    for_user: ClassVar[bool] = False
+    via: ClassVar[str] = "form"
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if tenancy.on_public_schema(getattr(request, "tenant", None)):
+            raise Http404(
+                _("Strategy selections belong to a tenant: open this page on a tenant's site.")
+            )
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        self.check_permission(request)
+        response: HttpResponse = super().dispatch(request, *args, **kwargs)
+        return response
+
+    def check_permission(self, request: HttpRequest) -> None:
+        """Raise ``PermissionDenied`` unless the user may change the tenant's selections."""
+        if not can_change_selections(request_context(request)):
+            raise PermissionDenied(refusal(request.user))
+
+    def get_form(self, data: Any = None) -> SelectionsForm:
+        """Return the form for the request's context (bound to ``data`` on POST)."""
+        return self.form_class(
+            request_context(self.request), data, for_user=self.for_user, registries=self.registries
+        )
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self.render(self.get_form())
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = self.get_form(request.POST)
+        if form.is_valid():
+            try:
+                saved = form.save(changed_by=request.user, via=self.via)
+            except ValidationError:
+                pass  # availability changed since the form was checked: shown on the form
+            else:
+                self.report(saved)
+                return HttpResponseRedirect(request.path)
+        return self.render(form, status=400)
+
+    def report(self, saved: Sequence[Any]) -> None:
+        """Tell the user what was saved (when ``django.contrib.messages`` is installed)."""
+        if not saved:
+            messages.info(self.request, _("Nothing changed."), fail_silently=True)
+            return
+        changes = ", ".join(_change(row) for row in saved)
+        messages.success(self.request, _("Saved %s.") % changes, fail_silently=True)
+
+    def get_context_data(self, form: SelectionsForm) -> dict[str, Any]:
+        request = self.request
+        return {
+            "form": form,
+            "entries": form.entries,
+            "for_user": self.for_user,
+            "tenant": getattr(request, "tenant", None),
+            "can_change_selections": can_change_selections(request_context(request)),
+        }
+
+    def render(self, form: SelectionsForm, status: int = 200) -> HttpResponse:
+        context = self.get_context_data(form)
+        return TemplateResponse(self.request, self.template_name, context, status=status)
+
+
+class UserSelectionsView(SelectionsView):
+    """A user's own choices of the ``user_selectable`` registries; any signed-in user."""
+
+    template_name = "engine/user_selections.html"
+    for_user = True
+
+    def check_permission(self, request: HttpRequest) -> None:
+        """A user's own choice affects only them: signed in is enough."""
+
+
+def _change(row: Any) -> str:
+    registry: type[Registry] = get_registry(row.registry)
+    label = str(registry.get(row.slug).label) if row.slug in registry else row.slug
+    return f"{registry.label} → {label}"
