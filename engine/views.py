@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
@@ -43,7 +43,7 @@ class SelectionsView(View):
     for_user: ClassVar[bool] = False
     via: ClassVar[str] = "form"
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if tenancy.on_public_schema(getattr(request, "tenant", None)):
             raise Http404(
                 _("Strategy selections belong to a tenant: open this page on a tenant's site.")
@@ -51,8 +51,7 @@ class SelectionsView(View):
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         self.check_permission(request)
-        response: HttpResponse = super().dispatch(request, *args, **kwargs)
-        return response
+        return super().dispatch(request, *args, **kwargs)
 
     def check_permission(self, request: HttpRequest) -> None:
         """Raise ``PermissionDenied`` unless the user may change the tenant's selections."""
