@@ -31,6 +31,7 @@ from engine.storage.writes import write_selection
 from engine.testing import override_condition
 from tenants.models import Tenant
 from tests.engine.core_support import Counted, checks
+from tests.engine.test_rest_framework import API, client_for, put
 from tests.helpers import make_user
 
 pytestmark = pytest.mark.usefixtures("switchyard_isolated_registries")
@@ -334,3 +335,24 @@ def test_parents_without_a_parent_registry_is_e043(gateways: type[Registry]) -> 
     (message,) = check_hierarchy()
     assert message.id == "switchyard.E043"
     assert "its registry 'gateways' has no parent registry" in message.msg
+
+
+# -- the API (the demo's card_networks, a child of payments) ----------------------------------
+
+
+def test_the_api_shows_the_parent_and_refuses_a_child_under_another(
+    enterprise_tenant: Tenant,
+) -> None:
+    owner = make_user(enterprise_tenant, "owner", superuser=True)
+    client = client_for(enterprise_tenant, owner)
+    assert put(client, f"{API}payments/selection/", {"slug": "invoice"}).status_code == 200
+    data = client.get(f"{API}card_networks/").json()
+    assert data["parent"] == {"registry": "payments", "slug": "invoice"}
+    assert data["in_force"] is None
+    visa = next(entry for entry in data["strategies"] if entry["slug"] == "visa")
+    assert visa["explanation"]["text"] == "not valid under payments=invoice"
+    response = put(client, f"{API}card_networks/selection/", {"slug": "visa"})
+    assert response.status_code == 400
+    assert response.json()["codes"] == {"slug": ["not_under_parent"]}
+    with tenant_context(enterprise_tenant):
+        assert not Selection.objects.filter(registry="card_networks").exists()
