@@ -123,6 +123,9 @@ def _judge(
         return inactive(NOT_USER_SELECTABLE, detail, current)
     strategy = registry.get(slug)
     context = namespace.context
+    parent = namespace.parent(key, tenant_level=user_pk is None)
+    if parent is not None and not parent.serves(strategy):
+        return inactive(UNAVAILABLE, parent.text, current)  # kept until the parent serves it
     if is_available(strategy, context):
         return None  # the first candidate of its level, so in force
     return inactive(UNAVAILABLE, f"{explain_strategy(strategy, context).text} is not met", current)

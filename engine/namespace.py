@@ -93,9 +93,12 @@ class StrategyNamespace:
         The parent's resolution is this namespace's own, memoised: resolving a child and its
         parent in one request resolves the parent once, from the same one read.
         """
-        parent = get_registry(key).parent_registry()
+        registry = get_registry(key)
+        if registry.parent is None or registry.key in resolving.forced_strategies.get():
+            return None  # no parent, or forced by a test: nothing to judge it under
+        parent = resolving.parent_registry_of(registry)
         if parent is None:
-            return None
+            return resolving.ParentInForce(registry.parent, None)
         try:
             slug: str | None = self.resolution(parent, tenant_level=tenant_level).slug
         except NoStrategyAvailable:

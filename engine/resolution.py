@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import SynchronousOnlyOperation
 
 from conditions import Condition, Context, Explanation
-from engine.exceptions import NoStrategyAvailable
+from engine.exceptions import NoStrategyAvailable, RegistrationError, UnknownRegistry
 
 if TYPE_CHECKING:
     from engine.registry import Registry
@@ -310,14 +310,34 @@ def parent_in_force(
     The parent is resolved from the same inputs; when nothing of it is available the child has
     nothing valid either (``ParentInForce.slug`` is None).
     """
-    parent = registry.parent_registry()
-    if parent is None:
+    if registry.parent is None:
         return None
+    parent = parent_registry_of(registry)
+    if parent is None:
+        return ParentInForce(registry.parent, None)
     try:
         slug: str | None = resolve(parent, context, stored, tenant_level=tenant_level).slug
     except NoStrategyAvailable:
         slug = None
     return ParentInForce(parent.key, slug)
+
+
+def parent_registry_of(registry: type[Registry]) -> type[Registry] | None:
+    """Return ``registry``'s parent registry; None when it is unknown or the parents cycle.
+
+    Both are system check errors (``switchyard.E040``, ``E042``); at run time the child then
+    has nothing valid (fail closed) instead of turning a page into a 500.
+    """
+    try:
+        return registry.parent_registry()
+    except (UnknownRegistry, RegistrationError):
+        logger.warning(
+            "Registry %r has no usable parent registry %r (see manage.py check): "
+            "none of its strategies is valid",
+            registry.key,
+            registry.parent,
+        )
+        return None
 
 
 def _candidates(

@@ -4,11 +4,14 @@ they name; resolution, explain(), writes, the namespace's memo and the system ch
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
+from io import StringIO
 from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.db import transaction
 from django.test import override_settings
 from django_tenants.utils import tenant_context
@@ -28,7 +31,7 @@ from engine.checks import check_hierarchy
 from engine.models import Selection
 from engine.resolution import ParentInForce
 from engine.storage.writes import write_selection
-from engine.testing import override_condition
+from engine.testing import override_condition, override_strategy
 from tenants.models import Tenant
 from tests.engine.core_support import Counted, checks
 from tests.engine.test_rest_framework import API, client_for, put
@@ -116,11 +119,30 @@ def test_parent_must_be_a_key_or_a_registry() -> None:
         type("Orphan", (Registry,), {"key": "orphans", "parent": 3})
 
 
-def test_a_cycle_is_refused_when_resolving() -> None:
+def test_a_cycle_is_refused_when_resolving(acme: Tenant) -> None:
     first = type("First", (Registry,), {"key": "first", "parent": "second"})
     type("Second", (Registry,), {"key": "second", "parent": "first"})
+    type("One", (Strategy,), {"registry": first, "slug": "one"})
     with pytest.raises(RegistrationError, match="form a cycle: first → second → first"):
         first.parent_registry()
+    # At run time (manage.py check reports it): nothing valid, never a loop or a 500.
+    with pytest.raises(NoStrategyAvailable, match="second has no strategy in force"):
+        StrategyNamespace(Context(tenant=acme)).get("first")
+
+
+def test_an_unknown_parent_leaves_the_child_nothing(acme: Tenant) -> None:
+    orphans = type("Orphans", (Registry,), {"key": "orphans", "parent": "nowhere"})
+    type("One", (Strategy,), {"registry": orphans, "slug": "one"})
+    with pytest.raises(NoStrategyAvailable, match="nowhere has no strategy in force"):
+        orphans.resolve(Context(tenant=acme))
+    assert orphans.explain(Context(tenant=acme)).resolution is None
+
+
+def test_a_forced_child_needs_no_parent(acme: Tenant, networks: type[Registry]) -> None:
+    with override_strategy("networks", "amex"):
+        namespace = StrategyNamespace(Context(tenant=acme))
+        assert namespace.networks.slug == "amex"
+        assert "gateways" not in namespace._resolutions  # the parent was not resolved
 
 
 # -- resolution -------------------------------------------------------------------------------
@@ -356,3 +378,17 @@ def test_the_api_shows_the_parent_and_refuses_a_child_under_another(
     assert response.json()["codes"] == {"slug": ["not_under_parent"]}
     with tenant_context(enterprise_tenant):
         assert not Selection.objects.filter(registry="card_networks").exists()
+
+
+def test_the_doctor_reports_a_kept_child_and_no_missing_strategy(
+    enterprise_tenant: Tenant,
+) -> None:
+    write_selection("payments", "invoice", via="api", tenant=enterprise_tenant)
+    write_selection("card_networks", "visa", via="api", tenant=enterprise_tenant)
+    out = StringIO()
+    call_command("switchyard_doctor", "--format", "json", stdout=out)
+    findings = json.loads(out.getvalue())["findings"]
+    assert [(f["registry"], f["slug"], f["code"]) for f in findings] == [
+        ("card_networks", "visa", "unavailable")
+    ]
+    assert "not valid under payments=invoice" in findings[0]["message"]
