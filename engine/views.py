@@ -15,7 +15,14 @@ from typing import Any, ClassVar
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseBase,
+    HttpResponseRedirect,
+)
 from django.template.response import TemplateResponse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
@@ -23,11 +30,15 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
+from conditions.naming import echo
 from engine import tenancy
 from engine.context_processors import request_context
 from engine.forms import SelectionsForm
 from engine.permissions import can_change_selections, refusal
 from engine.registry import Registry, get_registry
+
+# The POST field of the per-user page that drops the user's own choice of a registry.
+RESET = "reset"
 
 
 @method_decorator([csrf_protect, never_cache], name="dispatch")
@@ -103,13 +114,36 @@ class SelectionsView(View):
 
 
 class UserSelectionsView(SelectionsView):
-    """A user's own choices of the ``user_selectable`` registries; any signed-in user."""
+    """A user's own choices of the ``user_selectable`` registries; any signed-in user.
+
+    A POST with ``reset=<registry key>`` removes the user's own choice of that registry, so
+    the tenant's applies to them again.
+    """
 
     template_name = "engine/user_selections.html"
     for_user = True
 
     def check_permission(self, request: HttpRequest) -> None:
         """A user's own choice affects only them: signed in is enough."""
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        if RESET not in request.POST:
+            return super().post(request)
+        form = self.get_form()
+        key = request.POST[RESET]
+        registry = next((r for r in form.registries if r.key == key), None)
+        if registry is None:
+            return HttpResponseBadRequest(
+                _("%(key)s is no registry you can choose for yourself here.") % {"key": echo(key)}
+            )
+        registry.deselect(form.context, request.user, changed_by=request.user, via=self.via)
+        messages.success(
+            self.request,
+            _("%(registry)s: the site's choice applies to you again.")
+            % {"registry": registry.label},
+            fail_silently=True,
+        )
+        return HttpResponseRedirect(request.path)
 
 
 def _change(row: Any) -> str:

@@ -164,3 +164,22 @@ def test_a_member_chooses_for_themselves_only(pro_tenant: Tenant, member: Any) -
     assert response.status_code == 400
     with tenant_context(pro_tenant):
         assert Selection.objects.get(registry="surface_looks").slug == "dark"
+
+
+def test_a_member_goes_back_to_the_sites_choice(pro_tenant: Tenant, member: Any) -> None:
+    client = client_for(pro_tenant, member)
+    client.post(MINE, posted(client, MINE, surface_looks="dark"))
+    html = client.get(MINE).content.decode()
+    assert 'name="reset" value="surface_looks"' in html
+    before = rows(pro_tenant)
+    for hostile in ("surface_couriers", "no_such_registry", "x" * 5000):
+        response = client.post(MINE, {"reset": hostile})
+        assert response.status_code == 400
+        assert "no registry you can choose for yourself here" in response.content.decode()
+    assert rows(pro_tenant) == before
+    response = client.post(MINE, {"reset": "surface_looks"}, follow=True)
+    assert response.redirect_chain == [(MINE, 302)]
+    message = "Surface looks: the site&#x27;s choice applies to you again."
+    assert message in response.content.decode()
+    with tenant_context(pro_tenant):
+        assert not Selection.objects.filter(registry="surface_looks").exists()

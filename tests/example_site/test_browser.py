@@ -333,6 +333,12 @@ def test_a_member_chooses_their_own_export_format(browse: Any) -> None:
     acme.page.click("text=Dashboard")
     assert acme.text("#export-strategy") == "JSON"
     assert acme.text("#export-reason") == "(the user's own selection)"
+    acme.page.click("#mine-link")
+    acme.page.click("#reset-exports")  # back to the tenant's choice
+    assert "the site's choice applies to you again" in acme.text(".messages")
+    acme.page.click("text=Dashboard")
+    assert acme.text("#export-strategy") == "CSV"
+    assert acme.text("#export-reason") == "(the registry's default)"
 
 
 def test_a_visitor_gets_the_public_page_and_a_way_to_log_in(browse: Any) -> None:
