@@ -267,8 +267,10 @@ class SelectionsForm(forms.Form):
     """One ``StrategyChoiceField`` per registry: the tenant's choices of ``context``, or with
     ``for_user=True`` its user's own (``user_selectable`` registries only).
 
-    A field starts at the stored selection, else at the strategy in force. ``save()`` writes
-    the changed fields through ``Registry.select``, all or nothing.
+    A field starts at the stored selection, else at the strategy in force. A child registry
+    comes right after its parent; with both in the form its choices depend on the parent's field
+    (``engine/dependent_choices.js``) and the pair is validated together. ``save()`` writes the
+    changed fields through ``Registry.select``, parents first, all or nothing.
     """
 
     def __init__(
