@@ -13,6 +13,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import transaction
+from django.template import Context as TemplateContext
+from django.template import Template
 from django.test import override_settings
 from django_tenants.utils import tenant_context
 
@@ -392,3 +394,13 @@ def test_the_doctor_reports_a_kept_child_and_no_missing_strategy(
         ("card_networks", "visa", "unavailable")
     ]
     assert "not valid under payments=invoice" in findings[0]["message"]
+
+
+def test_the_explain_tag_names_the_parent(enterprise_tenant: Tenant) -> None:
+    write_selection("payments", "invoice", via="api", tenant=enterprise_tenant)
+    namespace = StrategyNamespace(Context(tenant=enterprise_tenant))
+    html = Template('{% load switchyard %}{% explain_strategy "card_networks" %}').render(
+        TemplateContext({"strategy": namespace})
+    )
+    assert 'data-parent="payments">Judged under payments=invoice.</p>' in html
+    assert "not valid under payments=invoice" in html
