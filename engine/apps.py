@@ -15,5 +15,9 @@ class EngineConfig(AppConfig):
     def ready(self) -> None:
         from engine import checks  # noqa: F401 - registers the system checks
         from engine.discovery import autodiscover
+        from engine.storage.cache import package_version
 
         autodiscover()
+        # Every cache key carries it; reading the installed metadata costs about a millisecond,
+        # paid here at start-up rather than by the first request.
+        package_version()

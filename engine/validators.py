@@ -1,10 +1,14 @@
-"""The shape of what selections store: registry keys, slugs and the ``via`` of a change."""
+"""The shape of what selections store (registry keys, slugs, the ``via`` of a change), and of
+credentials no user can have (``credentials_problem``, without DRF: a page's middleware uses it)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from conditions.naming import echo
@@ -15,6 +19,8 @@ VIA_MAX_LENGTH = 32
 # C0 control characters and DEL: in no key, slug, via, session key or user name. PostgreSQL
 # refuses text holding NUL outright (a DataError), so input is checked before any query.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+# In a raw header value a tab may separate words; nothing else below a space may appear.
+HEADER_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 def _validate_token(value: Any, *, what: str, code: str, max_length: int) -> None:
@@ -51,3 +57,25 @@ def validate_slug(value: Any) -> None:
 def validate_via(value: Any) -> None:
     """Raise ``ValidationError`` (code ``invalid_via``) unless ``value`` names a write path."""
     _validate_token(value, what="via", code="invalid_via", max_length=VIA_MAX_LENGTH)
+
+
+def credentials_problem(request: Any) -> str:
+    """Return what makes the credentials of ``request`` malformed, or '' when nothing does."""
+    cookie = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
+    if CONTROL_CHARACTERS.search(cookie):
+        return f"The {settings.SESSION_COOKIE_NAME} cookie contains control characters."
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if not isinstance(header, str) or not header:
+        return ""
+    if HEADER_CONTROL_CHARACTERS.search(header):
+        return "The Authorization header contains control characters."
+    scheme, _, encoded = header.strip().partition(" ")
+    if scheme.lower() != "basic":
+        return ""
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return ""  # not base64 at all: BasicAuthentication itself refuses it
+    if CONTROL_CHARACTERS.search(decoded):
+        return "The Basic credentials contain control characters."
+    return ""

@@ -15,8 +15,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 
-from engine.rest_framework.authentication import credentials_problem
-from engine.validators import CONTROL_CHARACTERS
+from engine.validators import CONTROL_CHARACTERS, credentials_problem
 
 NUL = re.compile("\x00")
 

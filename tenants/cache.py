@@ -16,6 +16,13 @@ the committed rows and the entries of the changed buckets stop being served: wit
 ``STALENESS_BOUND`` seconds of the cache being reachable. Expiry is the cache server's own
 clock, so machines with skewed clocks agree.
 
+One round trip serves the whole request. Each process remembers which schema each host routed
+to last (``predicted_schema``, at most ``PREDICTED_HOSTS`` hosts): the routing ``get_many``
+also fetches the keys the engine reads first for that schema (``extra_keys``), and the
+middleware hands them to the engine only when the validated routing agrees with the
+prediction. The prediction decides what to fetch, never where to route, so a wrong or stale
+one costs the engine its own round trip later, not another tenant's data.
+
 A saved or deleted tenant or domain still forgets its hosts after commit (with the keys
 computed when the write happens), so a working cache shows a change at once; the check is what
 bounds a lost invalidation. Unknown hosts are remembered briefly (``TENANT_MISS_TIMEOUT``) so a
@@ -30,9 +37,9 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache as memoise
-from importlib.metadata import PackageNotFoundError, version
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.db import connections, transaction
@@ -45,6 +52,7 @@ from django_tenants.utils import (
 
 from conditions import cache
 from engine.conf import settings
+from engine.storage.cache import package_version
 
 if TYPE_CHECKING:
     from tenants.models import Tenant
@@ -61,11 +69,7 @@ EMPTY_BUCKET = "empty"
 
 @memoise
 def _key_prefix() -> str:
-    try:
-        package_version = version("django-switchyard")
-    except PackageNotFoundError:  # running from a source tree that was never installed
-        package_version = "dev"
-    return f"switchyard:{package_version}:tenant-host"
+    return f"switchyard:{package_version()}:tenant-host"
 
 
 def host_key(hostname: str) -> str:
@@ -99,18 +103,56 @@ class Route(NamedTuple):
     found: Tenant | str | None
     # The fingerprint to label a new entry with; None: the cache cannot vouch, store nothing.
     fingerprint: str | None
+    # The values of the ``extra_keys`` the cache holds (absent: a miss), fetched in the same trip.
+    fetched: Mapping[str, Any] = MappingProxyType({})
 
 
-def lookup(hostname: str) -> Route:
-    """Return the cached routing of ``hostname``, validated in one round trip; never raises."""
+def lookup(hostname: str, extra_keys: Sequence[str] = ()) -> Route:
+    """Return the cached routing of ``hostname``, validated in one round trip; never raises.
+
+    ``extra_keys`` are fetched in the same ``get_many``; their values do not depend on the
+    routing's being valid.
+    """
     key, bucket = host_key(hostname), bucket_of(hostname)
-    values = cache.get_many([key, bucket_key(bucket), check_key()])
+    values = cache.get_many([key, bucket_key(bucket), check_key(), *extra_keys])
     if not cache.healthy():  # it failed just now or lately: the database answers
         return Route(None, None)
+    fetched = {extra: values[extra] for extra in extra_keys if extra in values}
     fingerprint = _fingerprint(values.get(check_key()), values.get(bucket_key(bucket)), bucket)
     if fingerprint is None:
-        return Route(None, None)
-    return Route(_decode(values.get(key), fingerprint), fingerprint)
+        return Route(None, None, fetched)
+    return Route(_decode(values.get(key), fingerprint), fingerprint, fetched)
+
+
+# At most this many hosts' predictions are kept per process (about 0.2 KiB each); past it the
+# oldest are forgotten, which costs those hosts a second round trip, nothing else.
+PREDICTED_HOSTS = 10_000
+_predicted: dict[str, str] = {}
+
+
+def predicted_schema(hostname: str) -> str | None:
+    """Return the schema ``hostname`` routed to last in this process (a guess), or None."""
+    return _predicted.get(hostname)
+
+
+def predict(hostname: str, schema: str | None) -> None:
+    """Remember that ``hostname`` routed to ``schema`` (None: to no tenant) in this process."""
+    if schema is None:
+        _predicted.pop(hostname, None)
+        return
+    if _predicted.get(hostname) == schema:
+        return
+    while len(_predicted) >= PREDICTED_HOSTS:
+        try:  # dicts keep insertion order: drop the oldest (another thread may race us to it)
+            del _predicted[next(iter(_predicted))]
+        except (KeyError, RuntimeError, StopIteration):
+            break
+    _predicted[hostname] = schema
+
+
+def forget_predictions() -> None:
+    """Forget every prediction of this process (tests)."""
+    _predicted.clear()
 
 
 def cached_tenant(hostname: str) -> Tenant | str | None:

@@ -31,6 +31,15 @@ from engine.conf import settings
 INVALIDATED = "switchyard:invalidated"
 INVALIDATION_GRACE = 10
 
+# Writes this process committed (counted when their invalidation runs): values fetched before
+# one of them may be older than the request's own write, so they are not used (reads.py).
+_committed = 0
+
+
+def committed_writes() -> int:
+    """Return how many selection writes this process has committed (any schema)."""
+    return _committed
+
 
 @functools.cache
 def package_version() -> str:
@@ -69,6 +78,8 @@ class Invalidation:
         self.using = using
 
     def run(self) -> None:
+        global _committed
+        _committed += 1
         # In the schema written to: an alias keyed by django_tenants.cache.make_key prefixes
         # keys with the schema active at call time. A cache that cannot be told is logged by
         # conditions.cache; the generation bumped with the write bounds how long the old

@@ -110,19 +110,19 @@ def _poll(
 def _changed_since(
     polled_at: datetime.datetime | None, using: str
 ) -> tuple[list[tuple[str, int]], datetime.datetime]:
+    # One query whatever it finds: the extra row carries the clock when nothing changed.
     sql = f"SELECT scope, seq, clock_timestamp() FROM {table(using)}"
     params: list[Any] = []
     if polled_at is not None:
         sql += " WHERE changed_at > %s"
         params.append(polled_at - POLL_OVERLAP)
+    sql += " UNION ALL SELECT NULL, NULL, clock_timestamp()"
     with connections[using].cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-        if not rows:
-            cursor.execute("SELECT clock_timestamp()")
-            rows_now = cursor.fetchone()
-            return [], rows_now[0]
-    return [(scope, int(seq)) for scope, seq, _ in rows], rows[0][2]
+    # The earliest clock reading: a poll never claims to have seen past what it read.
+    now = min(row[2] for row in rows)
+    return [(scope, int(seq)) for scope, seq, _ in rows if scope is not None], now
 
 
 def forget() -> None:

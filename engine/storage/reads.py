@@ -7,6 +7,12 @@ schema's generation) or a failing cache costs one SQL query. That query names th
 table itself instead of trusting the connection's ``search_path``, so a transaction-pooling
 PgBouncer cannot make it read another tenant's rows, and nothing read from the wrong schema
 can enter the cache.
+
+A request routed by ``tenants.middleware.CachedTenantMiddleware`` makes that round trip even
+earlier: the middleware fetches ``ahead_keys(schema)`` for the schema it predicts, in the same
+``get_many`` as the host's routing entry, and hands the values over with ``fetched_ahead``. The
+first read of the request takes them (once, and only for that very schema) instead of calling
+the cache again.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ from engine.storage import cache, generations
 
 # Where a context keeps the selections it read, so every registry of a request shares them.
 MEMO = "_switchyard_selections"
+# Where a request keeps ``(schema, values)`` fetched ahead with its routing (``fetched_ahead``).
+AHEAD = "_switchyard_fetched_ahead"
 
 
 def stored_selections(context: Context) -> StoredSelections:
@@ -91,6 +99,51 @@ def forget(context: Context) -> None:
     context.extra.pop(MEMO, None)
 
 
+def ahead_keys(schema: str) -> tuple[str, ...]:
+    """Return the keys a request on ``schema`` reads first: its tenant's and the required ones."""
+    return (cache.key_for(schema), *required_keys())
+
+
+def fetched_ahead(request: Any, schema: str, values: dict[str, Any]) -> None:
+    """Hand ``request`` the values of ``ahead_keys(schema)`` its routing fetched (absent: miss).
+
+    Only a context of this request whose tenant's schema is ``schema`` uses them, once.
+    """
+    setattr(request, AHEAD, (schema, values, cache.committed_writes()))
+
+
+def _take_ahead(context: Context, schema: str) -> dict[str, Any] | None:
+    """Return the values fetched ahead for ``schema`` by the context's request, and drop them.
+
+    Dropped whatever the schema: a later read (after a write of this request) asks the cache.
+    Not used after a write this process committed since (this request's own, perhaps).
+    """
+    request = context.request
+    ahead = getattr(request, AHEAD, None) if request is not None else None
+    if ahead is None:
+        return None
+    try:
+        delattr(request, AHEAD)
+    except AttributeError:  # a wrapper that reads through to the request but cannot delete
+        return None
+    fetched_schema, values, writes = ahead
+    if fetched_schema != schema or writes != cache.committed_writes():
+        return None
+    return values
+
+
+def _fetch(context: Context, schema: str, keys: tuple[str, ...]) -> dict[str, Any]:
+    """Fetch ``keys`` and the required keys, from what the routing fetched ahead when it can."""
+    ahead = _take_ahead(context, schema)
+    if ahead is None:
+        return prefetch(context, keys)
+    context.prefetched = {key: ahead.get(key) for key in required_keys()}
+    if len(keys) == 1:
+        return ahead  # the tenant's key was fetched: absent there is a miss
+    # A signed-in user's own key: the routing ran before anyone knew the user.
+    return {**ahead, **switchyard_cache.get_many(keys[1:])}
+
+
 def _read(context: Context, schema: str, user_pk: Any, using: str) -> StoredSelections:
     tenant_key = cache.key_for(schema)
     user_key = None if user_pk is None else cache.key_for(schema, user_pk)
@@ -98,9 +151,10 @@ def _read(context: Context, schema: str, user_pk: Any, using: str) -> StoredSele
     if cache.pending(keys, using):
         # This transaction changed them and has not committed: read its own writes from the
         # database, and cache nothing (a rollback would leave the cache wrong).
+        _take_ahead(context, schema)
         prefetch(context)
         return query(schema, user_pk, using)[0]
-    found = prefetch(context, keys)
+    found = _fetch(context, schema, keys)
     scope = generations.scope_of(schema)
     fresh = generations.latest(scope, using)
     entries: list[Any] = [found.get(key) for key in keys]

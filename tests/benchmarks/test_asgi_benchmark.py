@@ -21,19 +21,10 @@ from django.test import AsyncClient, Client, override_settings
 
 from tenants.models import Tenant
 from tests.asgi_client import asgi_get
+from tests.benchmarks.asgi_support import plain_tenants_chain
 
 HOST = "globex.localhost"
 URLS = "tests.benchmarks.asgi_support"
-TENANT_MIDDLEWARE = "django_tenants.middleware.main.TenantMainMiddleware"
-
-
-def plain_tenants_chain() -> list[str]:
-    """The example site's chain without Switchyard: stock routing and Django's middlewares."""
-    return [
-        TENANT_MIDDLEWARE if path.endswith("CachedTenantMiddleware") else path
-        for path in settings.MIDDLEWARE
-        if path.startswith(("django.", "tenants."))
-    ]
 
 
 def configurations() -> dict[str, tuple[list[str], str]]:
