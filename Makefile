@@ -26,14 +26,18 @@ demo: $(INSTALLED)
 	DEBUG=1 $(MANAGE) runserver $(HOST):$(PORT)
 
 ## test: the whole test suite (benchmarks run once each, unmeasured), then tests/plain: the
-## engine in a plain Django project without django-tenants, a run of its own (other settings).
-## Either run failing fails the target, and so does a run that collects nothing (exit 5).
-## PYTEST_ARGS goes to the first run, PLAIN_PYTEST_ARGS to the second.
+## engine in a plain Django project without django-tenants, a run of its own (other settings),
+## then tests/owntenant: a django-tenants project with its own tenant model and its own app
+## labelled "tenants", a third run. Any run failing fails the target, and so does a run that
+## collects nothing (exit 5). PYTEST_ARGS goes to the first run, PLAIN_PYTEST_ARGS to the
+## second, OWNTENANT_PYTEST_ARGS to the third.
 test: $(INSTALLED)
 	$(BIN)/pytest --benchmark-disable $(PYTEST_ARGS)
 	$(BIN)/pytest tests/plain --ds=tests.settings_plain --benchmark-disable $(PLAIN_PYTEST_ARGS)
+	$(BIN)/pytest tests/owntenant --ds=tests.settings_owntenant --benchmark-disable \
+	  $(OWNTENANT_PYTEST_ARGS)
 
-## test-django6: the same two runs on the newest Django 6 (it needs Python 3.12), in .venv-django6
+## test-django6: the same three runs on the newest Django 6 (it needs Python 3.12), in .venv-django6
 DJANGO6_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) python3.12)
 DJANGO6_VENV := .venv-django6
 test-django6:
@@ -45,6 +49,8 @@ test-django6:
 	  $(DJANGO6_VENV)/bin/pytest --benchmark-disable -q -m "not slow" $(PYTEST_ARGS)
 	SWITCHYARD_TEST_DATABASE=test_switchyard_django6 \
 	  $(DJANGO6_VENV)/bin/pytest tests/plain --ds=tests.settings_plain --benchmark-disable -q
+	SWITCHYARD_TEST_DATABASE=test_switchyard_django6 \
+	  $(DJANGO6_VENV)/bin/pytest tests/owntenant --ds=tests.settings_owntenant --benchmark-disable -q
 
 ## bench: the benchmarks, measured, with their ratios printed
 bench: $(INSTALLED)

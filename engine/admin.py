@@ -26,7 +26,12 @@ from engine import tenancy
 from engine.context_processors import request_context
 from engine.fields import MultipleStrategyField, StrategyField
 from engine.forms import SelectionsForm
-from engine.models import Selection, SelectionHistory
+from engine.models import (
+    ConfigurationHistory,
+    Selection,
+    SelectionHistory,
+    StrategyConfiguration,
+)
 from engine.permissions import can_change_selections
 from engine.tenancy import tenants_installed
 from engine.validators import CONTROL_CHARACTERS
@@ -108,8 +113,7 @@ class SelectionAdmin(ReadOnlyRows, TenantSchemaOnly):
         else:
             form = self.form_class(context)
         if not can_change:
-            for field in form.fields.values():
-                field.disabled = True
+            _disable(form)
         return TemplateResponse(
             request, self.selections_template, self._page(request, form, can_change)
         )
@@ -142,7 +146,10 @@ class SelectionAdmin(ReadOnlyRows, TenantSchemaOnly):
         if not saved:
             messages.info(request, _("No selection changed."))
             return
-        changes = ", ".join(f"{row.registry} → {row.slug}" for row in saved)
+        changes = ", ".join(
+            f"{row.registry} → {row.slug}{_(' (configured)') if _is_config(row) else ''}"
+            for row in saved
+        )
         text = ngettext(
             "Saved %(count)d selection: %(changes)s.",
             "Saved %(count)d selections: %(changes)s.",
@@ -178,6 +185,47 @@ class SelectionHistoryAdmin(ReadOnlyRows, TenantSchemaOnly):
         return _user_text(entry, "changed_by") or "-"
 
 
+@admin.register(ConfigurationHistory)
+class ConfigurationHistoryAdmin(ReadOnlyRows, TenantSchemaOnly):
+    """Every change of a strategy's configuration, newest first; secrets appear masked."""
+
+    list_display = ["changed_at", "registry", "slug", "owner", "before", "after", "author", "via"]
+    list_filter = ["registry", "via"]
+    search_fields = ["registry", "slug"]
+    date_hierarchy = "changed_at"
+    list_select_related = ["user", "changed_by"]
+    actions = None
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        refuse_control_characters(request.GET)
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description=_("whose configuration"))
+    def owner(self, entry: ConfigurationHistory) -> str:
+        return _user_text(entry, "user") or _("the tenant")
+
+    @admin.display(description=_("changed by"))
+    def author(self, entry: ConfigurationHistory) -> str:
+        return _user_text(entry, "changed_by") or "-"
+
+
+def _disable(form: SelectionsForm) -> None:
+    """Show ``form`` read-only: its choices and its strategies' configurations."""
+    fields = [*form.fields.values()]
+    for entries in form.configs.values():
+        for entry in entries.values():
+            fields.extend(entry.form.fields.values())
+    for field in fields:
+        field.disabled = True
+
+
+def _is_config(row: Any) -> bool:
+    return isinstance(row, StrategyConfiguration)
+
+
 def refuse_control_characters(query: QueryDict) -> None:
     """Raise ``BadRequest`` (a 400) when a parameter of ``query`` (a filter, the search) holds
     control characters: none is in a registry key, slug or via, and PostgreSQL refuses NUL."""
@@ -186,7 +234,7 @@ def refuse_control_characters(query: QueryDict) -> None:
             raise BadRequest(f"The query parameter {echo(name)} contains control characters.")
 
 
-def _user_text(entry: SelectionHistory, name: str) -> str:
+def _user_text(entry: SelectionHistory | ConfigurationHistory, name: str) -> str:
     """Return the user ``name`` of a history entry; ids outlive deleted users (no foreign key)."""
     user_id = getattr(entry, f"{name}_id")
     if user_id is None:

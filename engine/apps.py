@@ -13,7 +13,7 @@ class EngineConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from engine import checks  # noqa: F401 - registers the system checks
+        from engine import checks, checks_sets  # noqa: F401 - registers the system checks
         from engine.discovery import autodiscover
         from engine.storage.cache import package_version
 

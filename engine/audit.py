@@ -15,8 +15,9 @@ from typing import Any
 from django.contrib.auth import get_user_model
 
 from conditions import Context
-from engine import tenancy
+from engine import sets, tenancy
 from engine.catalogue import registries
+from engine.config import needs_text
 from engine.exceptions import NoStrategyAvailable, UnknownRegistry, UnknownStrategy
 from engine.models import Selection
 from engine.namespace import StrategyNamespace
@@ -27,6 +28,8 @@ UNKNOWN_REGISTRY = "unknown_registry"
 UNKNOWN_SLUG = "unknown_slug"
 NOT_USER_SELECTABLE = "not_user_selectable"
 UNAVAILABLE = "unavailable"
+OVER_LIMIT = "over_limit"
+NOT_CONFIGURED = "not_configured"
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,10 @@ class InactiveSelection:
     registry: str
     slug: str
     user: str | None  # the username of a user's own selection; None for the tenant's
-    why: str  # UNKNOWN_REGISTRY, UNKNOWN_SLUG, UNAVAILABLE or NOT_USER_SELECTABLE
+    # UNKNOWN_REGISTRY, UNKNOWN_SLUG, UNAVAILABLE, NOT_CONFIGURED, NOT_USER_SELECTABLE or
+    # OVER_LIMIT; a set (a ``multiple`` registry) is judged slug by slug: ``slug`` is then the
+    # one at fault.
+    why: str
     detail: str
     in_force: str | None
 
@@ -82,9 +88,18 @@ def audit_selections(tenant: Any) -> SelectionAudit:
         result = SelectionAudit(name, examined=len(rows))
         for key, slug, user_pk in rows:
             username = None if user_pk is None else _username(users.get(user_pk), user_pk)
-            found = _judge(name, key, slug, username, user_pk, namespace_for)
-            if found is not None:
-                result.inactive.append(found)
+            registry = registries().get(key)
+            if (
+                registry is not None
+                and registry.multiple
+                and (user_pk is None or registry.user_selectable)
+            ):
+                found = _judge_set(name, registry, slug, username, namespace_for(user_pk))
+                result.inactive.extend(found)
+                continue
+            judged = _judge(name, key, slug, username, user_pk, namespace_for)
+            if judged is not None:
+                result.inactive.append(judged)
         return result
 
 
@@ -113,7 +128,7 @@ def _judge(
         return inactive(UNKNOWN_REGISTRY, str(UnknownRegistry(key, registries())), None)
     namespace = namespace_for(user_pk)
     current = in_force(namespace, key)
-    if slug not in registry:
+    if slug not in registry and not registry.multiple:
         return inactive(UNKNOWN_SLUG, str(UnknownStrategy(key, slug, registry.slugs())), current)
     if user_pk is not None and not registry.user_selectable:
         detail = (
@@ -121,14 +136,50 @@ def _judge(
             f"on {registry.__name__}): this selection is never used."
         )
         return inactive(NOT_USER_SELECTABLE, detail, current)
+    if registry.multiple:  # a user's set where users may not choose (said above)
+        return None
     strategy = registry.get(slug)
     context = namespace.context
     parent = namespace.parent(key, tenant_level=user_pk is None)
     if parent is not None and not parent.serves(strategy):
         return inactive(UNAVAILABLE, parent.text, current)  # kept until the parent serves it
-    if is_available(strategy, context):
-        return None  # the first candidate of its level, so in force
-    return inactive(UNAVAILABLE, f"{explain_strategy(strategy, context).text} is not met", current)
+    if not is_available(strategy, context):
+        text = f"{explain_strategy(strategy, context).text} is not met"
+        return inactive(UNAVAILABLE, text, current)
+    absent = namespace.configuration(key, slug, tenant_level=user_pk is None).missing
+    if absent:
+        return inactive(NOT_CONFIGURED, needs_text(slug, absent), current)
+    return None  # the first candidate of its level, so in force
+
+
+def _judge_set(
+    tenant: str,
+    registry: Any,
+    stored: str,
+    username: str | None,
+    namespace: StrategyNamespace,
+) -> list[InactiveSelection]:
+    """Judge each slug of a stored set like a single selection (the set itself stays)."""
+    key = registry.key
+    current = in_force(namespace, key)
+    in_set = set(current.split(",")) if current else set()
+    context = namespace.context
+    found = []
+    for slug in sets.split(stored):
+        if slug in in_set:
+            continue
+        if slug not in registry:
+            why, detail = UNKNOWN_SLUG, str(UnknownStrategy(key, slug, registry.slugs()))
+        elif not is_available(registry.get(slug), context):
+            text = explain_strategy(registry.get(slug), context).text
+            why, detail = UNAVAILABLE, f"{text} is not met"
+        elif current is not None and slug not in registry.mandatory:
+            why = OVER_LIMIT
+            detail = f"The set holds more than max_selected={registry.max_selected} strategies"
+        else:
+            continue
+        found.append(InactiveSelection(tenant, key, slug, username, why, detail, current))
+    return found
 
 
 def _username(user: Any, user_pk: Any) -> str:

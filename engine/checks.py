@@ -14,9 +14,10 @@ from django.core.checks import CheckMessage, Error, Warning, register
 from django.utils.module_loading import import_string
 
 from conditions.naming import suggestion
-from engine import discovery, tenancy
+from engine import discovery, secrets, tenancy
 from engine.conf import SETTING_NAME
 from engine.conf import settings as switchyard_settings
+from engine.config import config_class, secret_names
 from engine.exceptions import RegistrationError
 from engine.registry import created_registries, lineage, qualified_name, registries
 
@@ -147,7 +148,12 @@ def check_registries(app_configs: AppConfigs = None, **kwargs: Any) -> list[Chec
                 )
             )
     for key, registry in sorted(current.items()):
-        if registry.default is not None and registry.default not in registry:
+        # A set's default(s) are checked by engine.checks_sets (switchyard.E153).
+        if (
+            not registry.multiple
+            and registry.default is not None
+            and registry.default not in registry
+        ):
             messages.append(
                 Error(
                     f"{qualified_name(registry)}.default is {registry.default!r}, which is not "
@@ -175,7 +181,7 @@ def check_registries(app_configs: AppConfigs = None, **kwargs: Any) -> list[Chec
 @register(TAG)
 def check_hierarchy(app_configs: AppConfigs = None, **kwargs: Any) -> list[CheckMessage]:
     """E040: unknown parent registry; E041: unknown parent slug; E042: a cycle; E043: parents
-    declared in a registry without a parent."""
+    declared in a registry without a parent; E044: a set in a hierarchy."""
     messages: list[CheckMessage] = []
     current = registries()
     for key, registry in sorted(current.items()):
@@ -203,6 +209,18 @@ def check_hierarchy(app_configs: AppConfigs = None, **kwargs: Any) -> list[Check
                 )
             )
             continue
+        parent = current[registry.parent] if registry.parent is not None else None
+        if parent is not None and (registry.multiple or parent.multiple):
+            messages.append(
+                Error(
+                    f"{qualified_name(registry)} is a child of {parent.key!r}, and "
+                    f"{'it' if registry.multiple else repr(parent.key)} holds a set "
+                    "(multiple = True): a hierarchy of sets is not supported.",
+                    hint=f"Remove {registry.__name__}.parent, or make both registries single.",
+                    obj=registry,
+                    id="switchyard.E044",
+                )
+            )
         messages.extend(_check_parent_slugs(registry, current))
     return messages
 
@@ -345,3 +363,36 @@ def _first(classes: list[tuple[str, Any]], path: str) -> int | None:
         if isinstance(cls, type) and issubclass(cls, target):
             return index
     return None
+
+
+@register(TAG)
+def check_secret_keys(app_configs: AppConfigs = None, **kwargs: Any) -> list[CheckMessage]:
+    """E050: a strategy declares secret fields and no key is set; E051: a key is not Fernet."""
+    errors: list[CheckMessage] = [
+        Error(
+            f"{problem}",
+            hint='Generate keys with: python -c "from cryptography.fernet import Fernet; '
+            'print(Fernet.generate_key().decode())"',
+            id="switchyard.E051",
+        )
+        for problem in secrets.key_errors()
+    ]
+    if secrets.configured_keys():
+        return errors
+    declaring = [
+        qualified_name(strategy)
+        for registry in registries().values()
+        for strategy in registry.strategies()
+        if (config := config_class(strategy)) is not None and secret_names(config)
+    ]
+    if declaring:
+        errors.append(
+            Error(
+                f"{', '.join(declaring)} declare secret configuration fields, but "
+                f'{SETTING_NAME}["SECRET_KEYS"] is empty: their secrets cannot be encrypted.',
+                hint=f'Set {SETTING_NAME}["SECRET_KEYS"] to a list of Fernet keys (the first '
+                "encrypts, all decrypt), read from the environment, never from the code.",
+                id="switchyard.E050",
+            )
+        )
+    return errors

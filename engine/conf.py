@@ -18,4 +18,7 @@ register_defaults(
     # Entry points (group "switchyard.strategies") to load: None means all, minus DENY.
     ENTRY_POINTS_ALLOW=None,
     ENTRY_POINTS_DENY=[],
+    # Fernet keys that encrypt strategy configuration secrets: the first encrypts, all
+    # decrypt (put a new key first, run switchyard_rotate_secrets, then drop the old one).
+    SECRET_KEYS=[],
 )

@@ -6,17 +6,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from conditions import Context, Explanation
+from engine.config import needs_text
 from engine.exceptions import NoStrategyAvailable
 from engine.resolution import (
     NOTHING_STORED,
     ParentInForce,
-    Resolution,
     Skipped,
     StoredSelections,
+    configuration,
     explain_strategy,
     parent_in_force,
-    resolve,
 )
+from engine.set_resolution import AnyResolution, resolve_any
 
 if TYPE_CHECKING:
     from engine.registry import Registry
@@ -31,14 +32,23 @@ class StrategyExplanation:
     available: bool
     in_force: bool
     explanation: Explanation
+    # The configuration fields missing or invalid: not available (``not_configured``).
+    missing: tuple[str, ...] = ()
 
     @property
     def slug(self) -> str:
         return self.strategy_class.slug
 
+    @property
+    def not_configured(self) -> str:
+        """Return "stripe needs secret_key" when configuration is missing, else ''."""
+        return needs_text(self.slug, self.missing) if self.missing else ""
+
     def lines(self) -> list[str]:
         mark = "✓" if self.available else "✗"
         notes = " [in force]" if self.in_force else ""
+        if self.missing:
+            notes += f" [not_configured: {self.not_configured}]"
         head = f"  {mark} {self.slug} ({self.strategy_class.label}){notes}"
         return [head, *(f"    {line}" for line in self.explanation.lines())]
 
@@ -50,6 +60,8 @@ class StrategyExplanation:
             "available": self.available,
             "in_force": self.in_force,
             "explanation": self.explanation.as_dict(),
+            "not_configured": self.not_configured or None,
+            "missing": list(self.missing),
         }
 
 
@@ -60,7 +72,7 @@ class RegistryExplanation:
 
     registry: type[Registry]
     strategies: tuple[StrategyExplanation, ...]
-    resolution: Resolution | None
+    resolution: AnyResolution | None
     error: NoStrategyAvailable | None = None
     parent: ParentInForce | None = None
 
@@ -73,7 +85,16 @@ class RegistryExplanation:
 
     @property
     def in_force(self) -> StrategyExplanation | None:
+        """The (first) strategy in force, explained; None when nothing is."""
         return next((entry for entry in self.strategies if entry.in_force), None)
+
+    @property
+    def in_force_all(self) -> tuple[StrategyExplanation, ...]:
+        """Every strategy in force (several for a ``multiple`` registry), in the set's order."""
+        if self.resolution is None:
+            return ()
+        by_class = {entry.strategy_class: entry for entry in self.strategies}
+        return tuple(by_class[cls] for cls in self.resolution.strategy_classes if cls in by_class)
 
     def __getitem__(self, slug: str) -> StrategyExplanation:
         for entry in self.strategies:
@@ -85,7 +106,8 @@ class RegistryExplanation:
     def lines(self) -> list[str]:
         key = self.registry.key
         if self.resolution is not None:
-            head = f"{key}: {self.resolution.slug} ({self.resolution.reason.description})"
+            slug = self.resolution.slug or "nothing"
+            head = f"{key}: {slug} ({self.resolution.reason.description})"
         else:
             head = f"{key}: no strategy is available"
         if self.parent is not None:
@@ -117,7 +139,7 @@ def explain(
     registry: type[Registry],
     context: Context,
     stored: StoredSelections = NOTHING_STORED,
-    resolution: Resolution | None = None,
+    resolution: AnyResolution | None = None,
     parent: ParentInForce | None = None,
 ) -> RegistryExplanation:
     """Explain every strategy of ``registry`` in ``context`` (reusing ``resolution`` if given).
@@ -130,14 +152,16 @@ def explain(
     error: NoStrategyAvailable | None = None
     if resolution is None:
         try:
-            resolution = resolve(registry, context, stored, parent=parent)
+            resolution = resolve_any(registry, context, stored, parent=parent)
         except NoStrategyAvailable as raised:
             error = raised
-    in_force = resolution.strategy_class if resolution is not None else None
+    in_force = set(resolution.strategy_classes) if resolution is not None else set()
     entries = []
     for strategy in registry.strategies():
         explanation = explain_strategy(strategy, context, parent)
+        absent = configuration(strategy, context, stored).missing
+        usable = explanation.result is True and not absent
         entries.append(
-            StrategyExplanation(strategy, explanation.result, strategy is in_force, explanation)
+            StrategyExplanation(strategy, usable, strategy in in_force, explanation, absent)
         )
     return RegistryExplanation(registry, tuple(entries), resolution, error, parent)

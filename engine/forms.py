@@ -5,13 +5,15 @@ their context, in priority order, and re-check on submit through
 ``Registry.validate_selection``: a crafted value that is unknown, of another registry or not
 available is a form error naming it. The value the form started with (its initial, e.g. the
 stored one) may be submitted unchanged even when it is no longer available: keeping a value is
-not choosing it. ``SelectionsForm`` edits a tenant's (or a user's) selections and saves through
+not choosing it. ``StrategySetChoiceField`` edits the set of a ``multiple`` registry.
+``SelectionsForm`` edits a tenant's (or a user's) selections and saves through
 ``Registry.select``.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -23,13 +25,21 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from conditions import Context
+from engine import config_forms, sets
+from engine.config_forms import ConfigEntry
 from engine.context_processors import request_context
 from engine.exceptions import NoStrategyAvailable
 from engine.namespace import StrategyNamespace
 from engine.registry import Registry, get_registry, registries
+from engine.storage import writes
 from engine.strategy import Strategy
 from engine.values import MissingStrategy, slug_of
-from engine.widgets import StrategyCheckboxSelectMultiple, StrategyLabel, StrategyRadioSelect
+from engine.widgets import (
+    StrategyCheckboxSelectMultiple,
+    StrategyLabel,
+    StrategyRadioSelect,
+    StrategySetWidget,
+)
 
 if TYPE_CHECKING:
     from django.forms import BoundField
@@ -51,6 +61,9 @@ class StrategyChoicesMixin:
     widget: Any
     required: bool
     _choices: Any
+    # True in a SelectionsForm, which configures a strategy and selects it in one step: the
+    # strategies whose configuration is missing are offered too (the form checks it).
+    configure_here: bool = False
 
     def _setup(self, registry: str | type[Registry], context: Context | None, user: Any) -> None:
         self.registry_ref = registry
@@ -78,7 +91,11 @@ class StrategyChoicesMixin:
         """Return the strategies offered: those available in the context, by priority (a
         dependent child field: under any parent strategy, the parent being chosen beside it)."""
         namespace = StrategyNamespace(self.evaluation_context())
-        return namespace.available(self.registry, any_parent=self.parent_field is not None)
+        return namespace.available(
+            self.registry,
+            configured=not self.configure_here,
+            any_parent=self.parent_field is not None,
+        )
 
     def kept(self) -> list[str]:
         """Return the current slugs that are offered only because they are current."""
@@ -104,7 +121,13 @@ class StrategyChoicesMixin:
         if slug in self.current:
             return
         parent = self.parent_slug() if self.parent_slug is not None else None
-        self.registry.validate_selection(slug, self.evaluation_context(), self.user, parent=parent)
+        self.registry.validate_selection(
+            slug,
+            self.evaluation_context(),
+            self.user,
+            configured=not self.configure_here,
+            parent=parent,
+        )
 
     def strategy_for(self, slug: str) -> Chosen:
         registry = self.registry
@@ -219,6 +242,50 @@ class StrategyMultipleChoiceField(StrategyChoicesMixin, forms.MultipleChoiceFiel
         return set(_slugs(initial)) != set(self.to_python(data))
 
 
+class StrategySetChoiceField(StrategyMultipleChoiceField):
+    """The set of a ``multiple`` registry: checkboxes in the set's order, with positions.
+
+    Cleans to the tuple of slugs in their submitted order, validated as a whole like
+    ``Registry.select`` (``engine.storage.writes.validate_set``): the mandatory strategies,
+    ``min_selected``/``max_selected``, no duplicates, each new slug available. Slugs of the
+    set the form started with may stay even if no longer available.
+    """
+
+    widget = StrategySetWidget
+
+    def __init__(self, registry: str | type[Registry], **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)  # the registry's counts decide, with their codes
+        super().__init__(registry, **kwargs)
+        self.current = _slugs(kwargs.get("initial"))  # the order shown before any binding
+        self.widget.mandatory = frozenset(self.registry.mandatory)
+
+    def strategies(self) -> list[type[Strategy]]:
+        offered = super().strategies()
+        # The set's own order first (the stored one), then the rest by priority.
+        order = {slug: index for index, slug in enumerate(self.current)}
+        return sorted(offered, key=lambda s: order.get(s.slug, len(order)))
+
+    def kept(self) -> list[str]:
+        kept = super().kept()
+        offered = {strategy.slug for strategy in self.strategies()}
+        # A mandatory strategy is always listed (and posted), available or not.
+        missing = [s for s in self.registry.mandatory if s not in offered and s not in kept]
+        return [*missing, *kept]
+
+    def validate(self, value: Any) -> None:
+        writes.validate_set(
+            self.registry, list(value), self.evaluation_context(), self.user, keep=self.current
+        )
+
+    def clean(self, value: Any) -> Any:
+        return tuple(forms.MultipleChoiceField.clean(self, value))
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        if self.disabled:
+            return False
+        return list(_slugs(initial)) != list(self.to_python(data))
+
+
 class StrategyFormMixin:
     """Gives every strategy field of a form or ModelForm its context (``context=``/``request=``).
 
@@ -252,6 +319,8 @@ class RegistryEntry:
     field: BoundField
     stored: str | None
     explanation: RegistryExplanation
+    # The configuration form of each offered strategy that declares a Config.
+    configs: list[ConfigEntry] = dataclasses.field(default_factory=list)
 
     @property
     def key(self) -> str:
@@ -264,8 +333,9 @@ class RegistryEntry:
 
 
 class SelectionsForm(forms.Form):
-    """One ``StrategyChoiceField`` per registry: the tenant's choices of ``context``, or with
-    ``for_user=True`` its user's own (``user_selectable`` registries only).
+    """One ``StrategyChoiceField`` per registry (a ``StrategySetChoiceField`` for a set): the
+    tenant's choices of ``context``, or with ``for_user=True`` its user's own
+    (``user_selectable`` registries only).
 
     A field starts at the stored selection, else at the strategy in force. A child registry
     comes right after its parent; with both in the form its choices depend on the parent's field
@@ -294,12 +364,22 @@ class SelectionsForm(forms.Form):
         stored = self.namespace.stored()
         self.stored: dict[str, str | None] = {}
         keys = {registry.key for registry in self.registries}
+        self.configs: dict[str, dict[str, ConfigEntry]] = {}
+        # What save() configures: registry key -> [(slug, the values posted)] (several in a set).
+        self.to_configure: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         for registry in self.registries:
             key = registry.key
             slug = stored.user_choice(key) if for_user else stored.tenant_choice(key)
             self.stored[key] = slug
             parent = registry.parent if registry.parent in keys else None
-            self.fields[key] = self._field(registry, slug, parent)
+            self.fields[key] = chooser = self._field(registry, slug, parent)
+            self.configs[key] = config_forms.config_entries(
+                registry,
+                chooser.strategies(),
+                self.namespace,
+                self.data if self.is_bound else None,
+                for_user=for_user,
+            )
 
     def _registries(self, chosen: Iterable[str | type[Registry]] | None) -> list[type[Registry]]:
         if chosen is None:
@@ -317,9 +397,13 @@ class SelectionsForm(forms.Form):
 
     def _field(
         self, registry: type[Registry], stored: str | None, parent: str | None = None
-    ) -> StrategyChoiceField:
-        initial = stored if stored is not None else self._in_force(registry)
-        field = StrategyChoiceField(
+    ) -> StrategyChoiceField | StrategySetChoiceField:
+        initial: Any = stored if stored is not None else self._in_force(registry)
+        field_class: type[StrategyChoiceField | StrategySetChoiceField] = StrategyChoiceField
+        if registry.multiple:
+            field_class = StrategySetChoiceField
+            initial = list(sets.split(initial))
+        field = field_class(
             registry,
             context=self.context,
             user=self.user,
@@ -327,9 +411,10 @@ class SelectionsForm(forms.Form):
             help_text=registry.description,
             initial=initial,
         )
-        if parent is not None:
+        field.configure_here = True
+        if parent is not None and isinstance(field, StrategyChoiceField):
             self._depend(field, parent)
-        if initial is None and not field.strategies():
+        if not initial and not field.strategies():
             # Nothing to choose and nothing stored: the registry is shown, not edited.
             field.disabled = True
             field.required = False
@@ -376,9 +461,57 @@ class SelectionsForm(forms.Form):
                 self[registry.key],
                 self.stored[registry.key],
                 self.namespace.explain(registry),
+                list(self.configs[registry.key].values()),
             )
             for registry in self.registries
         ]
+
+    def clean(self) -> dict[str, Any]:
+        """Validate the chosen strategies' configuration (when posted) with the shared code."""
+        cleaned = super().clean() or {}
+        self.to_configure = {}
+        for registry in self.registries:
+            for slug in self._chosen_slugs(registry, cleaned):
+                self._clean_config(registry, slug)
+        return cleaned
+
+    def _chosen_slugs(self, registry: type[Registry], cleaned: dict[str, Any]) -> list[str]:
+        """Return the slugs chosen in the field (one, or a set's), as posted."""
+        return [slug for slug in _slugs(cleaned.get(registry.key)) if isinstance(slug, str)]
+
+    def _clean_config(self, registry: type[Registry], slug: str) -> None:
+        key = registry.key
+        entry = self.configs[key].get(slug)
+        if entry is None:
+            return
+        values = config_forms.submitted(entry, self.data, self.files)
+        if values is not None:
+            errors = config_forms.check(registry, entry, values, self.context, self.user)
+            if errors:
+                message = f"{entry.strategy_class.label}: " + " ".join(errors)
+                self.add_error(key, ValidationError(message, code="invalid_config"))
+            else:
+                self.to_configure.setdefault(key, []).append((slug, values))
+        elif entry.missing and self._newly_chosen(registry, slug):
+            self.add_error(
+                key,
+                ValidationError(
+                    f"{entry.strategy_class.label} is not configured: {entry.needs}.",
+                    code="not_configured",
+                ),
+            )
+
+    def _newly_chosen(self, registry: type[Registry], slug: str) -> bool:
+        """Return whether saving chooses ``slug`` anew (a set's slugs stored already are kept)."""
+        if registry.multiple:
+            return slug not in sets.split(self.stored[registry.key])
+        return registry.key in self.changed_data
+
+    @property
+    def changed_registries(self) -> list[str]:
+        """The keys of the registries a save changes: selected or configured."""
+        changed = {*self.changed_data, *self.to_configure}
+        return [registry.key for registry in self.registries if registry.key in changed]
 
     def save(self, *, changed_by: Any = None, via: str = "form") -> list[Any]:
         """Store the changed selections through ``Registry.select``; return the stored rows.
@@ -397,22 +530,32 @@ class SelectionsForm(forms.Form):
         name = ""
         try:
             with transaction.atomic():
-                for name in self.changed_data:
-                    registry = get_registry(name)
-                    slug = str(slug_of(self.cleaned_data[name], registry))
-                    saved.append(
-                        registry.select(
-                            slug,
-                            self.context,
-                            self.user,
-                            changed_by=changed_by,
-                            via=via,
-                        )
-                    )
+                for name in self.changed_registries:
+                    row = self._save_one(name, changed_by, via)
+                    if row is not None:  # None: an empty set cleared the selection
+                        saved.append(row)
         except ValidationError as error:
             self.add_error(name, copy.copy(error))
             raise
         return saved
+
+    def _save_one(self, name: str, changed_by: Any, via: str) -> Any:
+        """Configure what was posted for ``name``, then store its selection if it changed."""
+        registry = get_registry(name)
+        chosen = name in self.changed_data
+        row = None
+        for slug, values in self.to_configure.get(name, ()):
+            # A set is selected as a whole below; a single choice is configured and selected
+            # in one step (the selection then passes the configuration check).
+            select = chosen and not registry.multiple
+            row = registry.configure(
+                slug, values, self.context, self.user, changed_by=changed_by, via=via, select=select
+            )
+        if not chosen or (row is not None and not registry.multiple):
+            return row
+        value = self.cleaned_data[name]
+        selected = list(_slugs(value)) if registry.multiple else str(slug_of(value, registry))
+        return registry.select(selected, self.context, self.user, changed_by=changed_by, via=via)
 
 
 def _label(strategy: type[Strategy], note: str = "", parents: str = "") -> StrategyLabel:

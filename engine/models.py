@@ -15,11 +15,18 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models, router, transaction
-from django.db.models.signals import post_delete
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
-from engine.storage.history import Change, current_audit, record_changes
-from engine.validators import MAX_LENGTH, VIA_MAX_LENGTH, validate_registry_key, validate_slug
+from engine.storage.history import Change, current_audit, invalidate_schema, record_changes
+from engine.validators import (
+    MAX_LENGTH,
+    STORED_MAX_LENGTH,
+    VIA_MAX_LENGTH,
+    validate_registry_key,
+    validate_slug,
+    validate_stored_slugs,
+)
 
 # What a row stores that the cache and the history care about: (registry, user_id, slug).
 State = tuple[str, Any, str]
@@ -73,9 +80,10 @@ class Selection(models.Model):
         help_text="The registry key, e.g. 'payments'.",
     )
     slug = models.CharField(
-        max_length=MAX_LENGTH,
-        validators=[validate_slug],
-        help_text="The slug of the selected strategy.",
+        max_length=STORED_MAX_LENGTH,
+        validators=[validate_stored_slugs],
+        help_text="The slug of the selected strategy; for a set, its slugs in order, joined "
+        "by commas.",
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -194,8 +202,9 @@ class SelectionHistory(models.Model):
         help_text="Empty: the tenant's own choice changed. Set: this user's choice changed.",
     )
     # None, not "": "no selection" is not a slug (and slugs are never blank).
-    before_slug = models.CharField(max_length=MAX_LENGTH, null=True, blank=True)  # noqa: DJ001
-    after_slug = models.CharField(max_length=MAX_LENGTH, null=True, blank=True)  # noqa: DJ001
+    # A set is stored (and recorded) as its slugs joined by commas: "email" → "email,slack".
+    before_slug = models.CharField(max_length=STORED_MAX_LENGTH, null=True, blank=True)  # noqa: DJ001
+    after_slug = models.CharField(max_length=STORED_MAX_LENGTH, null=True, blank=True)  # noqa: DJ001
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -279,3 +288,106 @@ class Generation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} @ {self.seq}"
+
+
+class StrategyConfiguration(models.Model):
+    """The configuration a tenant (``user`` None) or a user stored for one strategy.
+
+    ``values`` holds the plain fields' cleaned values as JSON; ``secrets`` each secret field's
+    Fernet token, never clear text. One row per ``(registry, slug, user)``; write through
+    ``Registry.configure`` (validated, recorded in ``ConfigurationHistory``). Every save and
+    delete invalidates the schema's cached selections (configuration travels with them).
+    """
+
+    registry = models.CharField(max_length=MAX_LENGTH, validators=[validate_registry_key])
+    slug = models.CharField(max_length=MAX_LENGTH, validators=[validate_slug])
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="switchyard_configurations",
+        help_text="Empty: the tenant's configuration. Set: this user's.",
+    )
+    values = models.JSONField(default=dict, blank=True)
+    secrets = models.JSONField(default=dict, blank=True, help_text="Fernet tokens, by field.")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["registry", "slug"],
+                condition=models.Q(user__isnull=True),
+                name="engine_config_one_per_tenant",
+            ),
+            models.UniqueConstraint(
+                fields=["registry", "slug", "user"],
+                condition=models.Q(user__isnull=False),
+                name="engine_config_one_per_user",
+            ),
+        ]
+        ordering = ["registry", "slug", "user_id"]
+
+    def __str__(self) -> str:
+        owner = f"user {self.user_id}" if self.user_id is not None else "tenant"
+        return f"{self.registry}.{self.slug} configuration ({owner})"
+
+
+class ConfigurationHistory(models.Model):
+    """One change of a strategy's configuration: who, when, how, and the values before → after.
+
+    Append-only; secrets appear masked (at most their last 4 characters), never in clear.
+    """
+
+    registry = models.CharField(max_length=MAX_LENGTH)
+    slug = models.CharField(max_length=MAX_LENGTH)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    changed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    via = models.CharField(max_length=VIA_MAX_LENGTH)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        verbose_name_plural = "configuration history"
+
+    def __str__(self) -> str:
+        owner = f"user {self.user_id}" if self.user_id is not None else "tenant"
+        return f"{self.registry}.{self.slug} ({owner}) configured via {self.via}"
+
+
+def _configuration_changed(
+    sender: type[StrategyConfiguration], instance: StrategyConfiguration, using: str, **_: Any
+) -> None:
+    # Configuration is cached with the selections: every write path invalidates them.
+    invalidate_schema(using, [instance.user_id])
+
+
+post_save.connect(
+    _configuration_changed, sender=StrategyConfiguration, dispatch_uid="switchyard_config_saved"
+)
+post_delete.connect(
+    _configuration_changed, sender=StrategyConfiguration, dispatch_uid="switchyard_config_deleted"
+)

@@ -20,14 +20,16 @@ from engine import explain as explaining
 from engine import resolution as resolving
 from engine import tenancy
 from engine.catalogue import get_registry, registries
+from engine.config import config_class
 from engine.exceptions import NeedsAwait, NoStrategyAvailable
+from engine.set_resolution import resolve_any
 from engine.storage import reads
 from engine.storage.reads import stored_selections
 
 if TYPE_CHECKING:
     from engine.explain import RegistryExplanation
     from engine.registry import Registry
-    from engine.resolution import Resolution
+    from engine.set_resolution import AnyResolution
     from engine.strategy import Strategy
 
 
@@ -52,7 +54,7 @@ class StrategyNamespace:
         else:
             self._context = None
             self._make_context = context
-        self._resolutions: dict[str, Resolution] = {}
+        self._resolutions: dict[str, AnyResolution] = {}
         # Whether the context's tenant is another schema than the connection's (None: not known).
         self._foreign: bool | None = False if connection_tenant else None
 
@@ -65,7 +67,7 @@ class StrategyNamespace:
             self._make_context = None
         return self._context
 
-    def resolution(self, key: str | type[Registry], *, tenant_level: bool = False) -> Resolution:
+    def resolution(self, key: str | type[Registry], *, tenant_level: bool = False) -> AnyResolution:
         """Return the resolution of registry ``key`` (the strategy in force and why).
 
         ``tenant_level`` leaves the user's own choice out (what applies to the tenant).
@@ -105,27 +107,56 @@ class StrategyNamespace:
             slug = None
         return resolving.ParentInForce(parent.key, slug)
 
-    def get(self, key: str | type[Registry]) -> Strategy:
-        """Return the strategy in force for registry ``key``."""
+    def get(self, key: str | type[Registry]) -> Any:
+        """Return the strategy in force for registry ``key`` (a tuple of them for a set)."""
         return self.resolution(key).strategy
 
     def available(
-        self, key: str | type[Registry], *, any_parent: bool = False
+        self,
+        key: str | type[Registry],
+        *,
+        configured: bool = True,
+        any_parent: bool = False,
     ) -> list[type[Strategy]]:
-        """Return the strategies of registry ``key`` this request may use, in order (for a child
-        registry: those valid under the parent strategy in force; ``any_parent``: under any)."""
+        """Return the strategies of registry ``key`` this request may use, in order.
+
+        ``configured=False`` keeps those whose configuration is still missing (``not_configured``):
+        what a form offers to configure and select in one step. For a child registry only those
+        valid under the parent strategy in force (``any_parent``: under any).
+        """
         registry = get_registry(key)
         parent = None if any_parent else self.parent(registry)
-        return self._in_scope(resolving.available, registry.strategies(), self.context, parent)
+        return self._in_scope(self._available, registry, configured, parent)
+
+    def _available(
+        self,
+        registry: type[Registry],
+        configured: bool,
+        parent: resolving.ParentInForce | None,
+    ) -> list[type[Strategy]]:
+        found = resolving.available(registry.strategies(), self.context, parent)
+        if not configured or not any(config_class(strategy) for strategy in found):
+            return found
+        stored = stored_selections(self.context)
+        return [s for s in found if not resolving.configuration(s, self.context, stored).missing]
 
     def explain(self, key: str | type[Registry]) -> RegistryExplanation:
         """Return why each strategy of registry ``key`` is or is not available, and which wins."""
         registry = get_registry(key)
         try:
-            resolution: Resolution | None = self.resolution(registry)
+            resolution: AnyResolution | None = self.resolution(registry)
         except NoStrategyAvailable:
             resolution = None  # explain() resolves again to show why
         return self._in_scope(self._explain, registry, resolution, self.parent(registry))
+
+    def configuration(
+        self, key: str | type[Registry], slug: str, *, tenant_level: bool = False
+    ) -> resolving.Configured:
+        """Return strategy ``slug``'s configuration here: its values and what is missing."""
+        registry = get_registry(key)
+        strategy = registry.get(slug)
+        stored = self.stored()
+        return resolving.configuration(strategy, self.context, stored, tenant_level)
 
     def stored(self) -> resolving.StoredSelections:
         """Return what the context's tenant and user stored (read once, with the resolution)."""
@@ -142,21 +173,29 @@ class StrategyNamespace:
 
     async def aresolution(
         self, key: str | type[Registry], *, tenant_level: bool = False
-    ) -> Resolution:
+    ) -> AnyResolution:
         """Return ``resolution(key)`` from async code."""
         return await self._await(self.resolution, key, tenant_level=tenant_level)
 
-    async def aget(self, key: str | type[Registry]) -> Strategy:
-        """Return the strategy in force for registry ``key``, from async code."""
+    async def aget(self, key: str | type[Registry]) -> Any:
+        """Return the strategy (a tuple for a set) in force for ``key``, from async code."""
         return (await self.aresolution(key)).strategy
 
-    async def aavailable(self, key: str | type[Registry]) -> list[type[Strategy]]:
+    async def aavailable(
+        self, key: str | type[Registry], *, configured: bool = True
+    ) -> list[type[Strategy]]:
         """Return ``available(key)`` from async code."""
-        return await self._await(self.available, key)
+        return await self._await(self.available, key, configured=configured)
 
     async def aexplain(self, key: str | type[Registry]) -> RegistryExplanation:
         """Return ``explain(key)`` from async code."""
         return await self._await(self.explain, key)
+
+    async def aconfiguration(
+        self, key: str | type[Registry], slug: str, *, tenant_level: bool = False
+    ) -> resolving.Configured:
+        """Return ``configuration(key, slug)`` from async code."""
+        return await self._await(self.configuration, key, slug, tenant_level=tenant_level)
 
     async def astored(self) -> resolving.StoredSelections:
         """Return ``stored()`` from async code."""
@@ -175,19 +214,17 @@ class StrategyNamespace:
         registry: type[Registry],
         tenant_level: bool,
         parent: resolving.ParentInForce | None,
-    ) -> Resolution:
+    ) -> AnyResolution:
         context = self.context
         forced = resolving.forced_strategies.get()
         # A strategy forced by a test needs nothing stored (and no database).
         stored = resolving.NOTHING_STORED if registry.key in forced else stored_selections(context)
-        return resolving.resolve(
-            registry, context, stored, tenant_level=tenant_level, parent=parent
-        )
+        return resolve_any(registry, context, stored, tenant_level=tenant_level, parent=parent)
 
     def _explain(
         self,
         registry: type[Registry],
-        resolution: Resolution | None,
+        resolution: AnyResolution | None,
         parent: resolving.ParentInForce | None,
     ) -> RegistryExplanation:
         context = self.context
@@ -202,15 +239,15 @@ class StrategyNamespace:
         with tenancy.tenant_scope(self.context.tenant):
             return work(*args)
 
-    def __getattr__(self, key: str) -> Strategy:
+    def __getattr__(self, key: str) -> Any:
         if key.startswith("__"):
             raise AttributeError(key)  # copy/pickle probes must not resolve anything
         return self._sync_get(key)
 
-    def __getitem__(self, key: str) -> Strategy:
+    def __getitem__(self, key: str) -> Any:
         return self._sync_get(key)
 
-    def _sync_get(self, key: str) -> Strategy:
+    def _sync_get(self, key: str) -> Any:
         try:
             return self.resolution(key).strategy
         except SynchronousOnlyOperation as error:  # NeedsAwait of resolution() included
@@ -236,7 +273,7 @@ def resolve(
     tenant: Any = None,
     user: Any = None,
     context: Context | None = None,
-) -> Resolution:
+) -> AnyResolution:
     """Return the resolution of registry ``key`` for ``tenant`` and ``user``, outside a request.
 
     ``tenant`` defaults to the tenant the connection is set to. Pass ``context`` instead to
@@ -259,7 +296,7 @@ async def aresolve(
     tenant: Any = None,
     user: Any = None,
     context: Context | None = None,
-) -> Resolution:
+) -> AnyResolution:
     """``resolve()`` from async code: the whole resolution in one thread hop.
 
     Hops run one at a time on Django's sync thread, each switching the connection to its

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import inspect
 import keyword
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -24,12 +24,12 @@ from engine import catalogue
 from engine.catalogue import created_registries, get_registry, qualified_name, registries
 from engine.exceptions import RegistrationError, UnknownStrategy
 from engine.namespace import StrategyNamespace
-from engine.storage import writes
+from engine.storage import configs, writes
 
 if TYPE_CHECKING:
     from conditions import Context
     from engine.explain import RegistryExplanation
-    from engine.resolution import Resolution
+    from engine.set_resolution import AnyResolution
     from engine.strategy import Strategy
 
 __all__ = [
@@ -46,8 +46,9 @@ __all__ = [
 KEY_MAX_LENGTH = 100
 # Names of request.strategy's own API: a registry key must not shadow them.
 RESERVED_KEYS = frozenset(
-    {"available", "context", "explain", "get", "keys", "parent", "resolution", "stored"}
-    | {"aavailable", "aexplain", "aget", "aresolution", "astored"}
+    {"available", "configuration", "context", "explain", "get", "keys", "parent"}
+    | {"resolution", "stored"}
+    | {"aavailable", "aconfiguration", "aexplain", "aget", "aresolution", "astored"}
 )
 
 
@@ -64,6 +65,7 @@ class RegistryMeta(type):
 
     _members: Members
     key: str
+    multiple: bool
     parent: str | None
 
     def __init__(cls, name: str, bases: tuple[type, ...], namespace: dict[str, Any]) -> None:
@@ -77,7 +79,8 @@ class RegistryMeta(type):
         if "description" not in namespace:
             cls.description = inspect.cleandoc(namespace.get("__doc__") or "")
         default = getattr(cls, "default", None)
-        if default is not None and not isinstance(default, str):
+        # A set's default(s) are checked by the system checks (switchyard.E15x), not here.
+        if default is not None and not isinstance(default, str) and not cls.multiple:
             raise RegistrationError(
                 f"{qualified_name(cls)}.default is {default!r}; expected a strategy slug or None."
             )
@@ -127,16 +130,22 @@ class Registry(metaclass=RegistryMeta):
     """A swappable behaviour: ``key`` names it in storage and on ``request.strategy``.
 
     ``default`` (a slug or None) is preferred when no selection is usable; ``user_selectable``
-    (default False) lets each user override the tenant's choice; ``parent`` (a registry key or
-    class, default None) makes it a child registry: its strategies are valid only under the
+    (default False) lets each user override the tenant's choice. ``multiple = True`` makes it
+    hold an ordered set (``default`` then a tuple of slugs), of ``min_selected`` to
+    ``max_selected`` strategies, always with the ``mandatory`` ones. ``parent`` (a registry key
+    or class, default None) makes it a child registry: its strategies are valid only under the
     parent strategies they name in ``parents``.
     """
 
     key: ClassVar[str]
     label: ClassVar[str]
     description: ClassVar[str] = ""
-    default: ClassVar[str | None] = None
+    default: ClassVar[Any] = None  # a slug; for a multiple registry a tuple of slugs
     user_selectable: ClassVar[bool] = False
+    multiple: ClassVar[bool] = False
+    min_selected: ClassVar[int] = 1
+    max_selected: ClassVar[int | None] = None
+    mandatory: ClassVar[tuple[str, ...]] = ()
     parent: ClassVar[str | None] = None
     # Templates read registries as classes ({{ registry.label }}) instead of calling them.
     do_not_call_in_templates: ClassVar[bool] = True
@@ -150,6 +159,16 @@ class Registry(metaclass=RegistryMeta):
     def slugs(cls) -> tuple[str, ...]:
         """Return every slug, ordered like ``strategies()``."""
         return tuple(strategy.slug for strategy in cls._members.ordered)
+
+    @classmethod
+    def defaults(cls) -> tuple[str, ...]:
+        """Return the default slug(s) as a tuple (empty without a default)."""
+        default = cls.default
+        if default is None:
+            return ()
+        if isinstance(default, str):
+            return (default,)
+        return tuple(default) if isinstance(default, list | tuple) else ()
 
     @classmethod
     def parent_registry(cls) -> type[Registry] | None:
@@ -169,9 +188,10 @@ class Registry(metaclass=RegistryMeta):
             raise UnknownStrategy(cls.key, str(slug), by_slug) from None
 
     @classmethod
-    def available(cls, context: Context) -> list[type[Strategy]]:
-        """Return the strategies whose condition is met in ``context``, in order."""
-        return StrategyNamespace(context).available(cls)
+    def available(cls, context: Context, *, configured: bool = True) -> list[type[Strategy]]:
+        """Return the strategies available in ``context``, in order (``configured=False``: also
+        those whose condition is met but whose configuration is missing)."""
+        return StrategyNamespace(context).available(cls, configured=configured)
 
     @classmethod
     def choices(cls, context: Context | None = None) -> list[tuple[str, str]]:
@@ -180,8 +200,8 @@ class Registry(metaclass=RegistryMeta):
         return [(strategy.slug, str(strategy.label)) for strategy in strategies]
 
     @classmethod
-    def resolve(cls, context: Context) -> Resolution:
-        """Return the strategy in force for ``context`` and why (see ``engine.resolution``)."""
+    def resolve(cls, context: Context) -> AnyResolution:
+        """Return the strategy (or set) in force for ``context`` and why (``engine.resolution``)."""
         return StrategyNamespace(context).resolution(cls)
 
     @classmethod
@@ -201,29 +221,46 @@ class Registry(metaclass=RegistryMeta):
 
     @classmethod
     def validate_selection(
-        cls, slug: str, context: Context, user: Any = None, *, parent: str | None = None
+        cls,
+        slug: str,
+        context: Context,
+        user: Any = None,
+        *,
+        configured: bool = True,
+        parent: str | None = None,
     ) -> type[Strategy]:
         """Return the strategy ``slug`` if ``context`` may select it, else ``ValidationError``
-        (a child's: under the parent in force, or under the parent slug ``parent``)."""
-        return writes.validate_selection(cls, slug, context, user, parent=parent)
+        (``configured=False``: whether its configuration is stored is not checked; a child's:
+        under the parent in force, or under the parent slug ``parent``)."""
+        return writes.validate_selection(
+            cls, slug, context, user, configured=configured, parent=parent
+        )
+
+    @classmethod
+    def validate_set(
+        cls, slugs: Sequence[str], context: Context, user: Any = None
+    ) -> tuple[str, ...]:
+        """Return the slugs of the set ``slugs`` if ``context`` may select it, else raise."""
+        return writes.validate_set(cls, slugs, context, user)
 
     @classmethod
     def select(
         cls,
-        slug: str,
+        slug: str | Sequence[str],
         context: Context,
         user: Any = None,
         *,
         changed_by: Any = None,
         via: str = "api",
     ) -> Any:
-        """Validate, then store ``slug`` as the tenant's (or ``user``'s) choice."""
+        """Validate, then store ``slug`` (a list of slugs for a multiple registry) as the
+        tenant's (or ``user``'s) choice."""
         return writes.select(cls, slug, context, user, changed_by=changed_by, via=via)
 
     @classmethod
     async def aselect(
         cls,
-        slug: str,
+        slug: str | Sequence[str],
         context: Context,
         user: Any = None,
         *,
@@ -246,6 +283,92 @@ class Registry(metaclass=RegistryMeta):
     ) -> None:
         """Remove the tenant's (or ``user``'s) stored choice; resolution falls back."""
         writes.deselect(cls, context, user, changed_by=changed_by, via=via)
+
+    # Configuration (engine.storage.configs): validated by the one clean_config every surface
+    # uses; secrets encrypted; a blank secret keeps the stored one.
+
+    @classmethod
+    def configure(
+        cls,
+        slug: str,
+        values: Mapping[str, Any],
+        context: Context,
+        user: Any = None,
+        *,
+        changed_by: Any = None,
+        via: str = "api",
+        select: bool = False,
+    ) -> Any:
+        """Validate, then store ``values`` as strategy ``slug``'s configuration (``select``:
+        select it too, in the same transaction)."""
+        return configs.configure(
+            cls, slug, values, context, user, changed_by=changed_by, via=via, select=select
+        )
+
+    @classmethod
+    async def aconfigure(
+        cls,
+        slug: str,
+        values: Mapping[str, Any],
+        context: Context,
+        user: Any = None,
+        *,
+        changed_by: Any = None,
+        via: str = "api",
+        select: bool = False,
+    ) -> Any:
+        """``configure()`` from async code (one thread hop)."""
+        return await sync_to_async(cls.configure)(
+            slug, values, context, user, changed_by=changed_by, via=via, select=select
+        )
+
+    @classmethod
+    def validate_configuration(
+        cls, slug: str, values: Mapping[str, Any], context: Context, user: Any = None
+    ) -> None:
+        """Raise ``ValidationError`` unless ``values`` may be stored as ``slug``'s configuration."""
+        configs.validate_configuration(cls, slug, values, context, user)
+
+    @classmethod
+    def clear_configuration(
+        cls,
+        slug: str,
+        context: Context,
+        user: Any = None,
+        *,
+        changed_by: Any = None,
+        via: str = "api",
+    ) -> None:
+        """Remove strategy ``slug``'s stored configuration (the tenant's, or ``user``'s)."""
+        configs.clear_configuration(cls, slug, context, user, changed_by=changed_by, via=via)
+
+    @classmethod
+    async def aclear_configuration(
+        cls,
+        slug: str,
+        context: Context,
+        user: Any = None,
+        *,
+        changed_by: Any = None,
+        via: str = "api",
+    ) -> None:
+        """``clear_configuration()`` from async code (one thread hop)."""
+        await sync_to_async(cls.clear_configuration)(
+            slug, context, user, changed_by=changed_by, via=via
+        )
+
+    @classmethod
+    async def aconfiguration(
+        cls, slug: str, context: Context, *, tenant_level: bool = False
+    ) -> Any:
+        """``configuration()`` from async code (at most one thread hop)."""
+        return await StrategyNamespace(context).aconfiguration(cls, slug, tenant_level=tenant_level)
+
+    @classmethod
+    def configuration(cls, slug: str, context: Context, *, tenant_level: bool = False) -> Any:
+        """Return strategy ``slug``'s configuration in ``context`` (``.values``, ``.missing``),
+        read with the selections (one cache round trip)."""
+        return StrategyNamespace(context).configuration(cls, slug, tenant_level=tenant_level)
 
 
 def lineage(registry: type[Registry]) -> tuple[type[Registry], ...]:

@@ -8,6 +8,8 @@ candidate must pass its condition and, in a child registry, serve the parent str
 unknown or unavailable is skipped (and stays stored: it comes back when it is allowed again);
 the resolution records why.
 
+A registry holding a set (``multiple = True``) is resolved by ``engine.set_resolution``.
+
 This module is pure: it decides from a registry, a ``Context`` and the ``StoredSelections`` it
 is handed, and does no I/O of its own (``engine.storage`` reads the selections,
 ``engine.namespace`` joins the two for a request). Conditions may still look things up
@@ -22,11 +24,12 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.core.exceptions import SynchronousOnlyOperation
 
 from conditions import Condition, Context, Explanation
+from engine.config import ConfigValues, StoredConfig, config_class, judge, needs_text
 from engine.exceptions import NoStrategyAvailable, RegistrationError, UnknownRegistry
 
 if TYPE_CHECKING:
@@ -45,6 +48,7 @@ forced_conditions: ContextVar[Mapping[type, Condition]] = ContextVar(
 )
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
+_EMPTY_CONFIGS: Mapping[str, Any] = MappingProxyType({})
 FAILURES_MEMO = "_switchyard_failed_strategies"
 
 
@@ -56,6 +60,18 @@ class StoredSelections:
     tenant_choices: Mapping[str, str] = field(default_factory=lambda: _EMPTY)  # user is None
     user_choices: Mapping[str, str] = field(default_factory=lambda: _EMPTY)  # for user_pk
     user_pk: Any = field(default=None, compare=False)
+    # registry key -> slug -> StoredConfig: the tenant's configurations, and the user's.
+    tenant_configs: Mapping[str, Mapping[str, StoredConfig]] = field(
+        default_factory=lambda: _EMPTY_CONFIGS
+    )
+    user_configs: Mapping[str, Mapping[str, StoredConfig]] = field(
+        default_factory=lambda: _EMPTY_CONFIGS
+    )
+
+    def config(self, registry_key: str, slug: str, *, user: bool = False) -> StoredConfig | None:
+        """Return the configuration the tenant (``user``: the user) stored for a strategy."""
+        configs = self.user_configs if user else self.tenant_configs
+        return configs.get(registry_key, _EMPTY_CONFIGS).get(slug)
 
     def tenant_choice(self, registry_key: str) -> str | None:
         """Return the slug the tenant stored for ``registry_key``, or None."""
@@ -77,6 +93,8 @@ class Reason(enum.StrEnum):
     DEFAULT = "default"
     FALLBACK = "fallback"
     OVERRIDDEN = "overridden"
+    MANDATORY = "mandatory"
+    NONE_SELECTED = "none_selected"
 
     @property
     def description(self) -> str:
@@ -89,6 +107,8 @@ _DESCRIPTIONS = {
     Reason.DEFAULT: "the registry's default",
     Reason.FALLBACK: "the first available strategy by priority",
     Reason.OVERRIDDEN: "forced by engine.testing.override_strategy",
+    Reason.MANDATORY: "a mandatory strategy of the registry",
+    Reason.NONE_SELECTED: "nothing selected (min_selected is 0)",
 }
 
 
@@ -97,6 +117,8 @@ class SkipReason(enum.StrEnum):
 
     UNKNOWN_SLUG = "unknown_slug"
     UNAVAILABLE = "unavailable"
+    OVER_LIMIT = "over_limit"
+    NOT_CONFIGURED = "not_configured"
     NOT_UNDER_PARENT = "not_under_parent"
 
 
@@ -133,12 +155,20 @@ class Skipped:
     slug: str
     why: SkipReason
     explanation: Explanation | None = None
+    # The configuration fields missing or invalid (``NOT_CONFIGURED``).
+    missing: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         if self.why is SkipReason.UNKNOWN_SLUG:
             return f"{self.source.description} {self.slug!r} is not a registered strategy"
         if self.why is SkipReason.NOT_UNDER_PARENT and self.explanation is not None:
             return f"{self.source.description} {self.slug!r} is {self.explanation.text}"
+        if self.why is SkipReason.OVER_LIMIT:
+            return f"{self.source.description} {self.slug!r} is over the registry's max_selected"
+        if self.why is SkipReason.NOT_CONFIGURED:
+            return f"{self.source.description} {self.slug!r} is not configured: " + needs_text(
+                self.slug, self.missing
+            )
         text = self.explanation.text if self.explanation is not None else "its condition"
         return f"{self.source.description} {self.slug!r} is unavailable: {text} is not met"
 
@@ -148,6 +178,7 @@ class Skipped:
             "slug": self.slug,
             "why": self.why.value,
             "explanation": self.explanation.as_dict() if self.explanation is not None else None,
+            "missing": list(self.missing),
         }
 
 
@@ -161,9 +192,26 @@ class Resolution:
     reason: Reason
     skipped: tuple[Skipped, ...] = field(default=())
 
+    multiple: ClassVar[bool] = False
+
     @property
     def slug(self) -> str:
         return self.strategy_class.slug
+
+    @property
+    def label(self) -> str:
+        """The label of the strategy in force."""
+        return str(self.strategy_class.label)
+
+    @property
+    def slugs(self) -> tuple[str, ...]:
+        """The slug in force, as a one-item tuple (as ``SetResolution.slugs``)."""
+        return (self.strategy_class.slug,)
+
+    @property
+    def strategy_classes(self) -> tuple[type[Strategy], ...]:
+        """The strategy class in force, as a one-item tuple (as ``SetResolution``)."""
+        return (self.strategy_class,)
 
     def __str__(self) -> str:
         text = f"{self.registry.key}: {self.slug} ({self.reason.description})"
@@ -257,10 +305,9 @@ def resolve(
     registry ``parent`` is the parent strategy in force (``engine.namespace`` passes its
     memoised one); None resolves the parent here, from the same inputs.
     """
-    forced = forced_strategies.get()
-    if forced and registry.key in forced:
-        chosen = registry.get(forced[registry.key])
-        return _resolution(registry, chosen, context, Reason.OVERRIDDEN, [])
+    overridden = _overridden(registry, context, stored, tenant_level)
+    if overridden is not None:
+        return overridden
     if parent is None:
         parent = parent_in_force(registry, context, stored, tenant_level=tenant_level)
 
@@ -275,27 +322,46 @@ def resolve(
         strategy = by_slug.get(slug)
         if strategy is None:
             skipped.append(Skipped(source, slug, SkipReason.UNKNOWN_SLUG))
-        elif parent is not None and not parent.serves(strategy):
-            why = parent.explanation()
-            skipped.append(Skipped(source, slug, SkipReason.NOT_UNDER_PARENT, why))
-        elif is_available(strategy, context):
-            return _resolution(registry, strategy, context, source, skipped)
-        else:
-            why = explain_strategy(strategy, context)
-            skipped.append(Skipped(source, slug, SkipReason.UNAVAILABLE, why))
+            continue
+        skip, judged = _judge(source, strategy, context, stored, tenant_level, parent)
+        if skip is None:
+            return _resolution(registry, strategy, context, source, skipped, judged)
+        skipped.append(skip)
 
-    for strategy in members.ordered:
-        if (
-            strategy.slug not in tried
-            and (parent is None or parent.serves(strategy))
-            and is_available(strategy, context)
-        ):
-            return _resolution(registry, strategy, context, Reason.FALLBACK, skipped)
+    for strategy in _serving(members.ordered, parent):
+        if strategy.slug not in tried and is_available(strategy, context):
+            config = configuration(strategy, context, stored, tenant_level)
+            if not config.missing:
+                return _resolution(registry, strategy, context, Reason.FALLBACK, skipped, config)
 
     explanations = [
         (strategy.slug, explain_strategy(strategy, context, parent)) for strategy in members.ordered
     ]
     raise NoStrategyAvailable(registry.key, explanations, skipped)
+
+
+def _serving(
+    strategies: tuple[type[Strategy], ...], parent: ParentInForce | None
+) -> tuple[type[Strategy], ...]:
+    """Return those of ``strategies`` valid under ``parent`` (all of them without a parent)."""
+    if parent is None:
+        return strategies
+    return tuple(strategy for strategy in strategies if parent.serves(strategy))
+
+
+def _overridden(
+    registry: type[Registry], context: Context, stored: StoredSelections, tenant_level: bool
+) -> Resolution | None:
+    """Return the resolution a test forced (``engine.testing.override_strategy``), if any;
+    ``TypeError`` for a set registry (``resolve_set()`` resolves those)."""
+    if registry.multiple:
+        raise TypeError(f"{registry.key!r} holds a set: use resolve_set() (or resolve_any())")
+    forced = forced_strategies.get()
+    if not forced or registry.key not in forced:
+        return None
+    chosen = registry.get(forced[registry.key])
+    config = configuration(chosen, context, stored, tenant_level)
+    return _resolution(registry, chosen, context, Reason.OVERRIDDEN, [], config)
 
 
 def parent_in_force(
@@ -340,12 +406,35 @@ def parent_registry_of(registry: type[Registry]) -> type[Registry] | None:
         return None
 
 
+def _judge(
+    source: Reason,
+    strategy: type[Strategy],
+    context: Context,
+    stored: StoredSelections,
+    tenant_level: bool,
+    parent: ParentInForce | None = None,
+) -> tuple[Skipped | None, Configured | None]:
+    """Return why a stored (or default) candidate is skipped, else None and its configuration."""
+    if parent is not None and not parent.serves(strategy):
+        return Skipped(
+            source, strategy.slug, SkipReason.NOT_UNDER_PARENT, parent.explanation()
+        ), None
+    if not is_available(strategy, context):
+        why = explain_strategy(strategy, context)
+        return Skipped(source, strategy.slug, SkipReason.UNAVAILABLE, why), None
+    config = configuration(strategy, context, stored, tenant_level)
+    if config.missing:
+        skip = Skipped(source, strategy.slug, SkipReason.NOT_CONFIGURED, missing=config.missing)
+        return skip, None
+    return None, config
+
+
 def _candidates(
     registry: type[Registry], context: Context, stored: StoredSelections, tenant_level: bool
 ) -> list[tuple[Reason, str | None]]:
     key = registry.key
     candidates: list[tuple[Reason, str | None]] = []
-    if not tenant_level and registry.user_selectable and _authenticated(context.user):
+    if not tenant_level and registry.user_selectable and authenticated(context.user):
         candidates.append((Reason.USER_SELECTION, stored.user_choice(key)))
     candidates.append((Reason.TENANT_SELECTION, stored.tenant_choice(key)))
     candidates.append((Reason.DEFAULT, registry.default))
@@ -358,11 +447,49 @@ def _resolution(
     context: Context,
     reason: Reason,
     skipped: list[Skipped],
+    config: Configured | None = None,
 ) -> Resolution:
-    return Resolution(registry, registry.build(strategy, context), strategy, reason, tuple(skipped))
+    instance = registry.build(strategy, context)
+    if config is not None and config.values is not None:
+        instance.config = config.values
+    return Resolution(registry, instance, strategy, reason, tuple(skipped))
 
 
-def _authenticated(user: Any) -> bool:
+@dataclass(frozen=True)
+class Configured:
+    """A strategy's configuration for a context: its values, and the fields still missing."""
+
+    values: ConfigValues | None
+    missing: tuple[str, ...] = ()
+
+
+_UNCONFIGURED = Configured(None)
+
+
+def configuration(
+    strategy: type[Strategy],
+    context: Context,
+    stored: StoredSelections = NOTHING_STORED,
+    tenant_level: bool = False,
+) -> Configured:
+    """Return ``strategy``'s configuration in ``context``: the user's own (``user_selectable``
+    registries), else the tenant's; ``missing`` names the required fields not usable."""
+    config_cls = config_class(strategy)
+    if config_cls is None:
+        return _UNCONFIGURED
+    key = strategy.registry.key if strategy.registry is not None else ""
+    found = None
+    registry = strategy.registry
+    own = not tenant_level and registry is not None and registry.user_selectable
+    if own and authenticated(context.user):
+        found = stored.config(key, strategy.slug, user=True)
+    if found is None:
+        found = stored.config(key, strategy.slug)
+    absent, cleaned = judge(config_cls, found)
+    return Configured(ConfigValues(config_cls, found, context, cleaned), absent)
+
+
+def authenticated(user: Any) -> bool:
     return user is not None and bool(getattr(user, "is_authenticated", False))
 
 

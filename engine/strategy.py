@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, TypeVar
 
 from conditions import Always, Condition, Context
+from engine.config import ConfigValues, config_class
 from engine.exceptions import RegistrationError
 from engine.registry import Registry, RegistryMeta, qualified_name
 from engine.resolution import is_available
@@ -58,8 +59,9 @@ class Strategy(metaclass=StrategyMeta):
 
     Subclasses set ``slug`` (registers the class), and may set ``label`` (default: from the
     slug), ``description`` (default: the docstring), ``priority`` (default 100; lower is
-    preferred when falling back), ``condition`` (default ``Always()``), ``icon`` and, in a
-    child registry, ``parents`` (the parent strategies' slugs it serves; default None: all).
+    preferred when falling back), ``condition`` (default ``Always()``), ``icon``, a nested
+    ``class Config(StrategyConfig)`` (read back as ``self.config``) and, in a child registry,
+    ``parents`` (the parent strategies' slugs it serves; default None: all).
     """
 
     registry: ClassVar[type[Registry] | None] = None
@@ -74,6 +76,8 @@ class Strategy(metaclass=StrategyMeta):
     switchyard_takes_context: ClassVar[bool] = True
     # Templates read strategy classes ({{ resolution.strategy_class.label }}), never call them.
     do_not_call_in_templates: ClassVar[bool] = True
+    # The configuration in force (set by the resolution when the class declares ``Config``).
+    config: ConfigValues = ConfigValues(None)
 
     def __init__(self, context: Context | None = None) -> None:
         self.context = context
@@ -168,6 +172,7 @@ def _declare(cls: type, namespace: dict[str, Any]) -> None:
             "Flag('beta') & Permission('app.use_it') (Always() for none)."
         )
     cls.condition = condition  # type: ignore[attr-defined]
+    _check_config(cls, name)
     cls.parents = _parents(name, getattr(cls, "parents", None))  # type: ignore[attr-defined]
 
 
@@ -187,6 +192,15 @@ def _parents(name: str, parents: object) -> frozenset[str] | None:
             f"{name}.parents is {parents!r}; expected a non-empty set of slugs, e.g. {{'card'}}."
         )
     return slugs
+
+
+def _check_config(cls: type, name: str) -> None:
+    config = getattr(cls, "Config", None)
+    if config is not None and config_class(cls) is None:
+        raise RegistrationError(
+            f"{name}.Config is {config!r}; expected a subclass of engine.StrategyConfig "
+            "(Django form fields, e.g. secret_key = SecretField())."
+        )
 
 
 def _takes_context(cls: type) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 import unittest
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from types import MappingProxyType, TracebackType
 from typing import Any, TypeVar
@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from conditions import Always, Condition, Never
 from engine import catalogue as registry_catalogue
 from engine import registry as registry_module
+from engine import sets
 from engine.exceptions import UnknownStrategy
 from engine.registry import Registry, get_registry, registries
 from engine.resolution import forced_conditions, forced_strategies
@@ -106,11 +107,17 @@ class Override:
 class override_strategy(Override):
     """Force registry ``key`` to resolve to ``slug`` (reason ``OVERRIDDEN``), conditions aside.
 
-    ``override_strategy("payments", "invoice")`` or ``override_strategy(Invoice)``. No
-    selection is read, so no database or cache is needed.
+    ``override_strategy("payments", "invoice")`` or ``override_strategy(Invoice)``; for a
+    registry holding a set, the slugs in order: ``override_strategy("notifications",
+    ["email", "slack"])`` (or ``"email,slack"``). No selection is read, so no database or
+    cache is needed.
     """
 
-    def __init__(self, key: str | type[Registry] | type[Strategy], slug: str | None = None):
+    def __init__(
+        self,
+        key: str | type[Registry] | type[Strategy],
+        slug: str | Sequence[str] | None = None,
+    ):
         super().__init__()
         self.key = key
         self.slug = slug
@@ -132,6 +139,11 @@ class override_strategy(Override):
         if self.slug is None:
             raise TypeError("override_strategy(key, slug) needs the slug to force")
         registry = get_registry(self.key)
+        if registry.multiple:
+            chosen = sets.split(self.slug) if isinstance(self.slug, str) else self.slug
+            return registry.key, sets.join(registry.get(slug).slug for slug in chosen)
+        if not isinstance(self.slug, str):
+            raise TypeError(f"{registry.key!r} holds one strategy: force one slug, not a list")
         return registry.key, registry.get(self.slug).slug
 
 

@@ -15,6 +15,8 @@ from conditions.naming import echo
 
 # Column widths of engine.models; a longer value is an error, never truncated.
 MAX_LENGTH = 100
+# The stored value of a set (engine.sets): its slugs joined by commas.
+STORED_MAX_LENGTH = 2000
 VIA_MAX_LENGTH = 32
 # C0 control characters and DEL: in no key, slug, via, session key or user name. PostgreSQL
 # refuses text holding NUL outright (a DataError), so input is checked before any query.
@@ -57,6 +59,22 @@ def validate_slug(value: Any) -> None:
 def validate_via(value: Any) -> None:
     """Raise ``ValidationError`` (code ``invalid_via``) unless ``value`` names a write path."""
     _validate_token(value, what="via", code="invalid_via", max_length=VIA_MAX_LENGTH)
+
+
+def validate_stored_slugs(value: Any) -> None:
+    """Raise ``ValidationError`` (code ``invalid_slug``) unless ``value`` is a slug, or slugs
+    joined by commas (a set), that can be stored."""
+    if not isinstance(value, str) or "," not in value:
+        validate_slug(value)
+        return
+    if len(value) > STORED_MAX_LENGTH:
+        raise ValidationError(
+            "A set of strategy slugs %(value)s is %(length)s characters; at most %(max)s fit.",
+            code="invalid_slug",
+            params={"value": echo(value), "length": len(value), "max": STORED_MAX_LENGTH},
+        )
+    for slug in value.split(","):
+        validate_slug(slug)
 
 
 def credentials_problem(request: Any) -> str:

@@ -86,16 +86,17 @@ class SelectionsView(View):
             except ValidationError:
                 pass  # availability changed since the form was checked: shown on the form
             else:
-                self.report(saved)
+                self.report(form, saved)
                 return HttpResponseRedirect(request.path)
         return self.render(form, status=400)
 
-    def report(self, saved: Sequence[Any]) -> None:
+    def report(self, form: SelectionsForm, saved: Sequence[Any]) -> None:
         """Tell the user what was saved (when ``django.contrib.messages`` is installed)."""
-        if not saved:
+        changed = form.changed_registries
+        if not changed:
             messages.info(self.request, _("Nothing changed."), fail_silently=True)
             return
-        changes = ", ".join(_change(row) for row in saved)
+        changes = ", ".join(_change(form, key) for key in changed)
         messages.success(self.request, _("Saved %s.") % changes, fail_silently=True)
 
     def get_context_data(self, form: SelectionsForm) -> dict[str, Any]:
@@ -146,7 +147,19 @@ class UserSelectionsView(SelectionsView):
         return HttpResponseRedirect(request.path)
 
 
-def _change(row: Any) -> str:
-    registry: type[Registry] = get_registry(row.registry)
-    label = str(registry.get(row.slug).label) if row.slug in registry else row.slug
-    return f"{registry.label} → {label}"
+def _change(form: SelectionsForm, key: str) -> str:
+    """Return ``Label → chosen label(s)`` for a registry the form changed (or configured)."""
+    registry: type[Registry] = get_registry(key)
+    if key not in form.changed_data:
+        return _("%(registry)s (configuration)") % {"registry": registry.label}
+    value = form.cleaned_data.get(key)
+    chosen = value if isinstance(value, list | tuple) else [value]
+    labels = ", ".join(_label(registry, item) for item in chosen if item is not None)
+    return f"{registry.label} → {labels}"
+
+
+def _label(registry: type[Registry], item: Any) -> str:
+    """Return the label of a cleaned value: a strategy, a ``MissingStrategy`` or a slug."""
+    if isinstance(item, str):
+        return str(registry.get(item).label) if item in registry else item
+    return str(item.label)

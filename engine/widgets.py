@@ -75,3 +75,60 @@ class StrategyCheckboxSelectMultiple(StrategyOptionsMixin, forms.CheckboxSelectM
     """Checkboxes, one per strategy, each with its description below the label."""
 
     option_template_name = OPTION_TEMPLATE
+
+
+class StrategySetWidget(StrategyCheckboxSelectMultiple):
+    """Checkboxes in the set's order, each with a position box; mandatory ones stay checked.
+
+    The submitted set is the checked slugs ordered by their positions (ties and blank or
+    malformed positions keep the page's order). A mandatory strategy's checkbox is disabled
+    and its value posted by a hidden input, so it cannot be unchecked by mistake; a crafted
+    post that drops it is refused by the field.
+    """
+
+    option_template_name = "engine/widgets/strategy_set_option.html"
+    mandatory: frozenset[str] = frozenset()
+
+    def create_option(
+        self,
+        name: str,
+        value: Any,
+        label: Any,
+        selected: bool,
+        index: int,
+        subindex: int | None = None,
+        attrs: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        mandatory = value in self.mandatory
+        option = super().create_option(
+            name, value, label, selected or mandatory, index, subindex, attrs
+        )
+        option["position"] = index + 1
+        option["position_name"] = position_name(name, str(value))
+        option["mandatory"] = mandatory
+        if mandatory:
+            option["attrs"]["disabled"] = True
+        return option
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
+        checked = super().value_from_datadict(data, files, name)
+        if not isinstance(checked, list) or not all(isinstance(s, str) for s in checked):
+            return checked  # the field refuses it, naming what was wrong
+        positions = {slug: _position(data.get(position_name(name, slug))) for slug in checked}
+        order = {slug: index for index, slug in enumerate(checked)}
+        return sorted(checked, key=lambda slug: (positions.get(slug, POSITION_NONE), order[slug]))
+
+
+# Positions are small numbers typed by a person; anything else means "where it is on the page".
+POSITION_NONE = 1_000_000
+
+
+def position_name(name: str, slug: str) -> str:
+    """Return the name of the position box of ``slug`` in the set field ``name``."""
+    return f"{name}-position-{slug}"
+
+
+def _position(value: Any) -> int:
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 6:
+        return int(value.strip())
+    return POSITION_NONE

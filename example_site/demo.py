@@ -15,8 +15,8 @@ from django.contrib.auth.models import Group, Permission
 from django_tenants.utils import schema_context, tenant_context
 
 from conditions import Context
-from engine import StrategyNamespace, get_registry
-from engine.models import Selection
+from engine import StrategyNamespace, get_registry, sets
+from engine.models import Selection, StrategyConfiguration
 from example_site.catalogue import get_product
 from example_site.models import Order
 from example_site.orders import place_order
@@ -42,6 +42,9 @@ class DemoTenant:
     member_groups: tuple[str, ...] = ()
     # Registry key -> slug: the tenant's own choices, stored when it has none for the key.
     selections: Mapping[str, str] = field(default_factory=dict)
+    # (registry key, slug) -> values: strategies' configurations, stored (before the
+    # selections) when the tenant has none for that strategy. Demo secrets, not real ones.
+    configurations: Mapping[tuple[str, str], Mapping[str, str]] = field(default_factory=dict)
     # (product slug, quantity) of the orders it starts with.
     orders: tuple[tuple[str, int], ...] = ()
 
@@ -63,7 +66,19 @@ DEMO_TENANTS = (
         "Globex",
         "pro",
         member_groups=("Finance",),
-        selections={"notifications": "slack", "exports": "xlsx", "pricing": "volume"},
+        selections={
+            "notifications": "email,slack",
+            "exports": "xlsx",
+            "pricing": "volume",
+            "payments": "stripe",
+        },
+        configurations={
+            ("payments", "stripe"): {
+                "publishable_key": "pk_test_globex_demo_51H8x",
+                "secret_key": "sk_test_globex_demo_4242424242",
+                "statement_descriptor": "GLOBEX ADD-ONS",
+            }
+        },
         orders=(("support", 2), ("analytics", 12)),
     ),
     DemoTenant(
@@ -71,7 +86,13 @@ DEMO_TENANTS = (
         "Initech",
         "enterprise",
         member_groups=("Developers",),
-        selections={"payments": "invoice", "pricing": "per_seat"},
+        selections={"payments": "invoice", "pricing": "per_seat", "notifications": "email,webhook"},
+        configurations={
+            ("notifications", "webhook"): {
+                "url": "https://initech.example.com/hooks/orders",
+                "signing_secret": "whsec_initech_demo_0123456789abcdef",
+            }
+        },
         orders=(("support", 1), ("storage", 10)),
     ),
 )
@@ -116,6 +137,7 @@ def seed_demo() -> list[Tenant]:
     for demo, tenant in zip(DEMO_TENANTS, tenants, strict=True):
         with tenant_context(tenant):
             _ensure_groups(demo)
+            _ensure_configurations(demo, tenant)
             _ensure_selections(demo, tenant)
             _ensure_orders(demo, tenant)
     return tenants
@@ -179,7 +201,19 @@ def _ensure_selections(demo: DemoTenant, tenant: Tenant) -> None:
     context = Context(tenant=tenant, user=owner)
     for key, slug in demo.selections.items():
         if not Selection.objects.filter(registry=key, user=None).exists():
-            get_registry(key).select(slug, context, changed_by=owner, via="seed")
+            registry = get_registry(key)
+            # A registry holding a set is given its slugs joined by commas, as on the command line.
+            value = sets.as_submitted(registry, slug)
+            registry.select(value, context, changed_by=owner, via="seed")
+
+
+def _ensure_configurations(demo: DemoTenant, tenant: Tenant) -> None:
+    """Store the strategies' configurations the tenant has none for, as its owner."""
+    owner = get_user_model().objects.get(username="owner")
+    context = Context(tenant=tenant, user=owner)
+    for (key, slug), values in demo.configurations.items():
+        if not StrategyConfiguration.objects.filter(registry=key, slug=slug, user=None).exists():
+            get_registry(key).configure(slug, values, context, changed_by=owner, via="seed")
 
 
 def _ensure_orders(demo: DemoTenant, tenant: Tenant) -> None:

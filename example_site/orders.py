@@ -37,9 +37,13 @@ def gateway(strategies: StrategyNamespace) -> PaymentGateway:
     return _in_force(strategies, "payments", PaymentGateway)
 
 
-def notifier(strategies: StrategyNamespace) -> Notifier:
-    """Return the notification channel in force."""
-    return _in_force(strategies, "notifications", Notifier)
+def notifiers(strategies: StrategyNamespace) -> tuple[Notifier, ...]:
+    """Return the notification channels in force (a set: e-mail and the tenant's others)."""
+    found = strategies.get("notifications")
+    for channel in found:
+        if not isinstance(channel, Notifier):
+            raise TypeError(f"The notification channel {channel!r} is not a Notifier.")
+    return tuple(found)
 
 
 def exporter(strategies: StrategyNamespace) -> Exporter:
@@ -63,13 +67,13 @@ def place_order(
     """Price, save, charge and announce an order in one transaction; return it.
 
     ``strategies`` is ``request.strategy`` (or a ``StrategyNamespace`` built for a tenant in
-    a job): the pricing rule, payment gateway and notification channel in force are used.
+    a job): the pricing rule, payment gateway and notification channels in force are used.
     ``notify=False`` skips the announcement (imported history). If any step fails, nothing
     is stored and no e-mail is sent.
     """
     price = quote(strategies, product, quantity)
     payments = gateway(strategies)
-    channel = notifier(strategies) if notify else None
+    channels = notifiers(strategies) if notify else ()
     with transaction.atomic():
         order = Order.objects.create(
             product=product.slug,
@@ -95,6 +99,6 @@ def place_order(
                 "due_on",
             ]
         )
-        if channel is not None:
+        for channel in channels:
             channel.notify(order)
     return order

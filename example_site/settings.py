@@ -29,7 +29,9 @@ ALLOWED_HOSTS = [
 # so the platform (public) site has its own staff logins.
 SHARED_APPS = [
     "django_tenants",
-    "tenants",
+    # The AppConfig path, not "tenants": django-tenants finds the app label (switchyard_tenants)
+    # only from it (its admin index would call the app "not available" otherwise).
+    "tenants.apps.TenantsConfig",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -58,8 +60,8 @@ TENANT_APPS = [
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
-TENANT_MODEL = "tenants.Tenant"
-TENANT_DOMAIN_MODEL = "tenants.Domain"
+TENANT_MODEL = "switchyard_tenants.Tenant"
+TENANT_DOMAIN_MODEL = "switchyard_tenants.Domain"
 PUBLIC_SCHEMA_NAME = "public"
 PUBLIC_SCHEMA_URLCONF = "example_site.urls_public"
 ROOT_URLCONF = "example_site.urls"
@@ -124,7 +126,19 @@ CACHES = {
     "switchyard": _cache("switchyard-engine"),
 }
 
-SWITCHYARD = {"CACHE": "switchyard"}
+# SWITCHYARD_SECRET_KEYS: comma-separated Fernet keys that encrypt strategy secrets (the
+# webhook's signing secret, the Stripe keys); the first encrypts, all decrypt. In production it
+# comes from the environment; the default, a published key, is for `make demo` and the tests.
+SWITCHYARD = {
+    "CACHE": "switchyard",
+    "SECRET_KEYS": [
+        key.strip()
+        for key in os.environ.get(
+            "SWITCHYARD_SECRET_KEYS", "R0Ui2MzSe9Kb4rGZ0bJxZ0k9bq8tLZ2C1xUoM7Tn0pA="
+        ).split(",")
+        if key.strip()
+    ],
+}
 # Without REDIS_URL the demo runs in one process on local-memory caches, which is fine for
 # it: silence the warning that invalidation would not reach other processes.
 SILENCED_SYSTEM_CHECKS = [] if _REDIS_URL else ["switchyard.W003"]
@@ -132,7 +146,7 @@ SILENCED_SYSTEM_CHECKS = [] if _REDIS_URL else ["switchyard.W003"]
 # Waffle flags are platform flags: one row in the public schema targets tenants and plans
 # (tenants.PlatformFlag; it never targets single users, whose pks repeat in every schema).
 # Their cache must be global so a flag saved in the public admin is fresh in every tenant.
-WAFFLE_FLAG_MODEL = "tenants.PlatformFlag"
+WAFFLE_FLAG_MODEL = "switchyard_tenants.PlatformFlag"
 WAFFLE_CACHE_NAME = "switchyard"
 # tenants.admin registers flags, switches and samples on the public site's admin only.
 WAFFLE_ENABLE_ADMIN_PAGES = False

@@ -41,7 +41,7 @@ class Section:
 SECTIONS = (
     Section("payments", "payment", "payment method"),
     Section("card_networks", "card-network", "card network"),
-    Section("notifications", "notification", "notification channel"),
+    Section("notifications", "notification", "set of notification channels"),
     Section("exports", "export", "export format"),
     Section("pricing", "pricing", "pricing rule"),
 )

@@ -12,14 +12,14 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
-from django_tenants.utils import get_public_schema_name
+from django_tenants.utils import get_public_schema_name, get_tenant_domain_model, get_tenant_model
 from waffle.admin import SampleAdmin, SwitchAdmin, disable_for_all, enable_for_all
 from waffle.models import Sample, Switch
 
 from engine.admin import refuse_control_characters
 from tenants.flags import NO_USER_TARGETING, PlatformFlag
 from tenants.middleware import on_public_site
-from tenants.models import Domain, Tenant
+from tenants.models import Tenant
 from tenants.plans import plans
 from tenants.provisioning import check_new_tenant, provision_tenant
 from tenants.validators import normalize_domain, validate_domain, validate_tenant_name
@@ -53,8 +53,8 @@ def _plan_choices() -> list[tuple[str, str]]:
 
 
 def _tenant_choices() -> list[tuple[str, str]]:
-    rows = Tenant.objects.exclude(schema_name=get_public_schema_name())
-    return [(tenant.schema_name, str(tenant)) for tenant in rows]
+    rows = get_tenant_model()._default_manager.exclude(schema_name=get_public_schema_name())
+    return [(tenant.schema_name, str(tenant)) for tenant in rows.order_by("schema_name")]
 
 
 class TenantForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -99,7 +99,7 @@ class DomainForm(forms.ModelForm):  # type: ignore[type-arg]
     """A tenant's domain, normalised and checked like ``provision_tenant`` checks it."""
 
     class Meta:
-        model = Domain
+        model = get_tenant_domain_model()
         fields = ["domain", "is_primary"]
 
     def clean_domain(self) -> str:
@@ -109,13 +109,14 @@ class DomainForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 class DomainInline(admin.TabularInline):  # type: ignore[type-arg]
-    model = Domain
+    model = get_tenant_domain_model()
     form = DomainForm
     extra = 0
 
 
-@admin.register(Tenant)
 class TenantAdmin(PublicSchemaOnly):
+    """The ready-made ``Tenant``'s admin; a project with its own tenant model keeps its own."""
+
     form = TenantForm
     list_display = ["schema_name", "name", "plan", "primary_domain", "created", "created_by"]
     list_filter = ["plan"]
@@ -154,6 +155,11 @@ class TenantAdmin(PublicSchemaOnly):
         )
         obj.pk, obj.created, obj.created_by = tenant.pk, tenant.created, tenant.created_by
         obj._state.adding, obj._state.db = False, tenant._state.db
+
+
+# Registered only while the ready-made model is TENANT_MODEL (a swapped model has no table).
+if not Tenant._meta.swapped:
+    admin.site.register(Tenant, TenantAdmin)
 
 
 class PlatformFlagForm(forms.ModelForm):  # type: ignore[type-arg]

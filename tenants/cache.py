@@ -55,7 +55,8 @@ from engine.conf import settings
 from engine.storage.cache import package_version
 
 if TYPE_CHECKING:
-    from tenants.models import Tenant
+    # For annotations only: the tenant is an instance of the project's TENANT_MODEL.
+    from django_tenants.models import TenantMixin as Tenant
 
 logger = logging.getLogger("switchyard.tenants")
 
@@ -288,18 +289,18 @@ def _forget(keys: list[str], example: str) -> None:
 
 def tenant_saved(sender: Any, instance: Tenant, created: bool = False, **kwargs: Any) -> None:
     """Forget every host of a tenant that was saved or deleted (its plan may have changed)."""
-    from tenants.models import Domain
-
     if created:
         return  # a new tenant has no domain yet
-
-    forget_hosts(Domain.objects.filter(tenant_id=instance.pk).values_list("domain", flat=True))
+    domains = get_tenant_domain_model()._default_manager.filter(tenant_id=instance.pk)
+    forget_hosts(domains.values_list("domain", flat=True))
 
 
 def domain_will_save(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
     """Forget the host a domain had before this save (it may be renamed)."""
     if instance.pk is not None and not raw:
-        previous = type(instance).objects.filter(pk=instance.pk).values_list("domain", flat=True)
+        previous = (
+            type(instance)._default_manager.filter(pk=instance.pk).values_list("domain", flat=True)
+        )
         forget_hosts(previous)
 
 

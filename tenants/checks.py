@@ -1,4 +1,4 @@
-"""System checks of the tenants app (``switchyard.E101``-``E104``, ``W101``)."""
+"""System checks of the tenants app (``switchyard.E101``-``E105``, ``W101``, ``W102``)."""
 
 from __future__ import annotations
 
@@ -68,12 +68,41 @@ def check_database_engine(
     ]
 
 
+@register()
+def check_plan_hook(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[Error]:
+    """E105: ``SWITCHYARD["TENANT_PLAN"]`` names an attribute of the tenant model or a function."""
+    from tenants.tenant_model import PLAN_HOOK_HINT, hook_problem
+
+    try:
+        problem = hook_problem()
+    except (ImproperlyConfigured, LookupError):
+        return []  # no usable TENANT_MODEL or unknown SWITCHYARD keys: reported elsewhere
+    if problem is None:
+        return []
+    return [Error(problem, hint=PLAN_HOOK_HINT, id="switchyard.E105")]
+
+
+def _stored_plans() -> list[tuple[str, Any]]:
+    """Return ``(schema name, plan)`` of every tenant, the plan read through the hook."""
+    from django_tenants.utils import get_tenant_model
+
+    from tenants.tenant_model import hook_problem, plan_field, plan_or_none
+
+    if hook_problem() is not None:
+        return []  # E105 says why
+    tenants = get_tenant_model()._default_manager
+    field = plan_field()
+    if field is not None:  # one query for the plan column
+        return list(tenants.values_list("schema_name", field))
+    return [(tenant.schema_name, plan_or_none(tenant)) for tenant in tenants.iterator()]
+
+
 @register(Tags.database)
 def check_stored_plans(
     app_configs: Sequence[Any] | None = None, databases: Iterable[str] | None = None, **kwargs: Any
 ) -> list[Error]:
-    """E102: every stored tenant and platform flag names plans that ``PLANS`` lists."""
-    from tenants.models import PlatformFlag, Tenant
+    """E102: every tenant's plan (via the hook) and every platform flag's plans are in ``PLANS``."""
+    from tenants.models import PlatformFlag
     from tenants.plans import plans_problems, unknown_plan_message
 
     value = _configured_plans()
@@ -81,12 +110,12 @@ def check_stored_plans(
         return []
     errors = []
     try:
-        stored = list(Tenant.objects.values_list("schema_name", "plan"))
+        stored = _stored_plans()
         flagged = list(PlatformFlag.objects.values_list("name", "plans"))
     except DatabaseError:
         return []  # not migrated yet: migrate runs the checks before it creates the tables
     for schema_name, plan in stored:
-        if plan not in value:
+        if plan is not None and plan not in value:
             errors.append(
                 Error(
                     f"Tenant {schema_name!r} is on plan {plan!r}: {unknown_plan_message(plan)}",
@@ -112,7 +141,7 @@ def check_waffle_cache(
     app_configs: Sequence[Any] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
     """W101: platform flags need a waffle cache whose keys carry no schema."""
-    if getattr(django_settings, "WAFFLE_FLAG_MODEL", "") != "tenants.PlatformFlag":
+    if getattr(django_settings, "WAFFLE_FLAG_MODEL", "") != "switchyard_tenants.PlatformFlag":
         return []
     alias = getattr(django_settings, "WAFFLE_CACHE_NAME", "default")
     options = django_settings.CACHES.get(alias, {})
@@ -124,6 +153,28 @@ def check_waffle_cache(
             "platform flag saved in the public admin would stay stale in every tenant.",
             hint='Point WAFFLE_CACHE_NAME at a plain alias, e.g. SWITCHYARD["CACHE"].',
             id="switchyard.W101",
+        )
+    ]
+
+
+APP_CONFIG_PATH = "tenants.apps.TenantsConfig"
+
+
+@register()
+def check_shared_apps_entry(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """W102: ``SHARED_APPS`` names the tenants app by its ``AppConfig`` path."""
+    shared = list(getattr(django_settings, "SHARED_APPS", []))
+    if "tenants" not in shared or APP_CONFIG_PATH in shared:
+        return []
+    return [
+        Warning(
+            "SHARED_APPS lists Switchyard's tenants app as \"tenants\": django-tenants' admin "
+            "index finds its label (switchyard_tenants) only from the AppConfig path, and shows "
+            'the platform flags as "Not available for this type of schema".',
+            hint=f'Write "{APP_CONFIG_PATH}" instead of "tenants" in SHARED_APPS.',
+            id="switchyard.W102",
         )
     ]
 

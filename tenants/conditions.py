@@ -17,21 +17,26 @@ from conditions.base import Leaf
 from conditions.context import Context
 from conditions.kinds import register_kind
 from tenants.plans import UnknownPlan, name_tokens, plan_rank, plans, validate_plan
+from tenants.tenant_model import plan_of, plan_or_none
 
 AT_LEAST = ">="
 
 
 class MissingPlan(AttributeError):
-    """The context's tenant has no ``plan`` (e.g. a django-tenants ``FakeTenant``)."""
+    """The context's tenant has no plan (e.g. a django-tenants ``FakeTenant``)."""
 
 
 def tenant_plan(tenant: Any) -> str:
-    """Return the plan of ``tenant``; an error names the tenant when it has none or it's unknown."""
-    plan = getattr(tenant, "plan", None)
+    """Return the plan of ``tenant``; an error names the tenant when it has none or it's unknown.
+
+    The plan is read through ``SWITCHYARD["TENANT_PLAN"]`` (``tenants.tenant_model``).
+    """
+    plan = plan_of(tenant)
     if not isinstance(plan, str):
         raise MissingPlan(
-            f"The context's tenant {tenant!r} has no plan: build the context with the Tenant "
-            "model instance (request.tenant), not a schema name or schema_context's FakeTenant"
+            f"The context's tenant {tenant!r} has no plan (SWITCHYARD['TENANT_PLAN'] gave "
+            f"{plan!r}): build the context with the tenant model instance (request.tenant), "
+            "not a schema name or schema_context's FakeTenant"
         )
     if plan not in plans():
         raise UnknownPlan(plan, tenant=getattr(tenant, "schema_name", repr(tenant)))
@@ -42,7 +47,7 @@ def _tenant_note(context: Context) -> str:
     tenant = context.tenant
     if tenant is None:
         return "no tenant in the context"
-    plan = getattr(tenant, "plan", None)
+    plan = plan_or_none(tenant)
     name = getattr(tenant, "schema_name", repr(tenant))
     return f"tenant {name} is on plan {plan!r}" if plan is not None else f"tenant {name}"
 

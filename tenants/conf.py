@@ -11,6 +11,10 @@ register_defaults(
     # The plans tenants can be on, smallest first: ``PlanAtLeast("pro")`` means "pro or a
     # plan listed after it".
     PLANS=["free", "pro", "enterprise"],
+    # Where a tenant's plan is read: the name of an attribute of the tenant model (a field or
+    # a property), or the dotted path of a function ``(tenant) -> plan name``. Either must
+    # give one of PLANS (None: no plan; plan conditions are then not met).
+    TENANT_PLAN="plan",
     # Seconds a host -> tenant entry of ``CachedTenantMiddleware`` lives; saving or deleting a
     # tenant or domain invalidates it at once anyway.
     TENANT_CACHE_TIMEOUT=60 * 60 * 24,

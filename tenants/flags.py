@@ -32,6 +32,7 @@ from conditions.users import user_name
 from conditions.waffle_rules import decide, needs_request, user_kind, waffle_setting
 from engine import tenancy
 from tenants.plans import validate_plan
+from tenants.tenant_model import plan_or_none
 
 logger = logging.getLogger("switchyard.cache")
 
@@ -219,9 +220,10 @@ class PlatformFlag(AbstractBaseFlag):
         self.tenants = sorted(set(self.tenants))
         self.plans = sorted(set(self.plans))
         if self.tenants:
-            from tenants.models import Tenant
+            from django_tenants.utils import get_tenant_model
 
-            known = set(Tenant.objects.values_list("schema_name", flat=True))
+            tenants = get_tenant_model()._default_manager
+            known = set(tenants.values_list("schema_name", flat=True))
             unknown = [name for name in self.tenants if name not in known]
             if unknown:
                 raise ValidationError(
@@ -241,7 +243,7 @@ class PlatformFlag(AbstractBaseFlag):
         schema_name = getattr(tenant, "schema_name", None)
         if schema_name in self.tenants:
             return True
-        if getattr(tenant, "plan", None) in self.plans:
+        if self.plans and plan_or_none(tenant) in self.plans:
             return True
         return bool(
             self.tenant_percent
@@ -307,7 +309,7 @@ class PlatformFlag(AbstractBaseFlag):
             return f"everyone={'on' if self.everyone else 'off'}"
         if schema_name is not None and schema_name in self.tenants:
             return f"tenant {schema_name} is listed"
-        plan = getattr(tenant, "plan", None)
+        plan = plan_or_none(tenant) if self.plans and tenant is not None else None
         if plan is not None and plan in self.plans:
             return f"plan {plan} is targeted"
         if self.tenant_percent and schema_name is not None:

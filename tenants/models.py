@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
+from django_tenants.utils import get_tenant_domain_model
 
 from tenants import cache
 from tenants.plans import plans, validate_plan
@@ -14,17 +15,26 @@ def default_plan() -> str:
     return plans()[0]
 
 
-class TenantQuerySet(models.QuerySet["Tenant"]):
-    """Tenants; ``update()`` invalidates the cached host routing like ``save()`` does."""
+class TenantQuerySet(models.QuerySet[Any]):
+    """Tenants; ``update()`` invalidates the cached host routing like ``save()`` does.
+
+    Any django-tenants tenant model may use it: ``objects = TenantQuerySet.as_manager()``.
+    """
 
     def update(self, **kwargs: Any) -> int:
         # update() sends no post_save: compute the hosts to forget now, forget them on commit.
-        cache.forget_hosts(Domain.objects.filter(tenant__in=self).values_list("domain", flat=True))
+        domains = get_tenant_domain_model()._default_manager.filter(tenant__in=self)
+        cache.forget_hosts(domains.values_list("domain", flat=True))
         return super().update(**kwargs)
 
 
 class Tenant(TenantMixin):
-    """A customer: one PostgreSQL schema, a display name and the plan it pays for."""
+    """A customer: one PostgreSQL schema, a display name and the plan it pays for.
+
+    The ready-made tenant model for new projects (``TENANT_MODEL =
+    "switchyard_tenants.Tenant"``). Swappable: a project whose ``TENANT_MODEL`` names its own
+    model gets no table for this one (docs: "Using your own tenant model").
+    """
 
     name = models.CharField(max_length=100)
     plan = models.CharField(
@@ -52,13 +62,17 @@ class Tenant(TenantMixin):
 
     class Meta:
         ordering = ["schema_name"]
+        swappable = "TENANT_MODEL"
 
     def __str__(self) -> str:
         return f"{self.name} ({self.schema_name})"
 
 
-class DomainQuerySet(models.QuerySet["Domain"]):
-    """Domains; ``update()`` invalidates the cached host routing like ``save()`` does."""
+class DomainQuerySet(models.QuerySet[Any]):
+    """Domains; ``update()`` invalidates the cached host routing like ``save()`` does.
+
+    Any django-tenants domain model may use it: ``objects = DomainQuerySet.as_manager()``.
+    """
 
     def update(self, **kwargs: Any) -> int:
         hosts = list(self.values_list("domain", flat=True))
@@ -69,9 +83,12 @@ class DomainQuerySet(models.QuerySet["Domain"]):
 
 
 class Domain(DomainMixin):
-    """A host name that routes requests to a tenant."""
+    """A host name that routes requests to a tenant (swappable, like ``Tenant``)."""
 
     objects = DomainQuerySet.as_manager()
+
+    class Meta:
+        swappable = "TENANT_DOMAIN_MODEL"
 
     def __str__(self) -> str:
         return self.domain
@@ -79,4 +96,11 @@ class Domain(DomainMixin):
 
 from tenants.flags import PlatformFlag  # noqa: E402  (a model: must be imported by models.py)
 
-__all__ = ["Domain", "PlatformFlag", "Tenant", "default_plan"]
+__all__ = [
+    "Domain",
+    "DomainQuerySet",
+    "PlatformFlag",
+    "Tenant",
+    "TenantQuerySet",
+    "default_plan",
+]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
-from django_tenants.utils import get_public_schema_name
+from django_tenants.utils import get_public_schema_name, get_tenant_model
 
 from conditions import Context
 from engine.audit import InactiveSelection, audit_selections
@@ -23,7 +23,10 @@ from engine.namespace import StrategyNamespace
 from engine.registry import Registry, registries
 from engine.resolution import Reason
 from engine.storage.reads import read_many
-from tenants.models import Tenant
+from tenants.tenant_model import plan_or_none, tenant_name
+
+# Any instance of the project's TENANT_MODEL (ours or its own).
+Tenant = Any
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ class TenantStrategies:
 
     schema_name: str
     name: str
-    plan: str
+    plan: str | None  # what SWITCHYARD["TENANT_PLAN"] gives (None: no plan)
     registries: tuple[RegistryState, ...]
 
     def as_dict(self) -> dict[str, Any]:
@@ -144,9 +147,10 @@ def all_tenants() -> list[Tenant]:
     return list(tenants_queryset())
 
 
-def tenants_queryset() -> QuerySet[Tenant]:
+def tenants_queryset() -> QuerySet[Any]:
     """Every tenant but the public (platform) one, by schema name (for pages that paginate)."""
-    return Tenant.objects.exclude(schema_name=get_public_schema_name()).order_by("schema_name")
+    tenants = get_tenant_model()._default_manager
+    return tenants.exclude(schema_name=get_public_schema_name()).order_by("schema_name")
 
 
 def strategies_in_force(tenants: Iterable[Tenant] | None = None) -> list[TenantStrategies]:
@@ -163,7 +167,15 @@ def strategies_in_force(tenants: Iterable[Tenant] | None = None) -> list[TenantS
     for tenant, context in zip(chosen, contexts, strict=True):
         namespace = StrategyNamespace(context)
         states = tuple(_state(registry, namespace) for registry in keyed)
-        report.append(TenantStrategies(tenant.schema_name, tenant.name, tenant.plan, states))
+        plan = plan_or_none(tenant)
+        report.append(
+            TenantStrategies(
+                tenant.schema_name,
+                tenant_name(tenant),
+                plan if isinstance(plan, str) else None,
+                states,
+            )
+        )
     return report
 
 

@@ -42,4 +42,9 @@ CACHES = {
 }
 
 # No poll of the generation table in the middle of a query count; staleness tests lower it.
-SWITCHYARD = {"CACHE": "switchyard", "STALENESS_BOUND": 3600}
+# SECRET_KEYS: a fixed test key encrypts strategy configuration secrets (never reuse it).
+SWITCHYARD = {
+    "CACHE": "switchyard",
+    "STALENESS_BOUND": 3600,
+    "SECRET_KEYS": ["27tDmwog4t0dAKnI_QZdGp2fZmO9_g8SVTVu6gTX8M4="],
+}

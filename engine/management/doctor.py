@@ -38,7 +38,9 @@ class Finding:
     slug: str | None  # None: about the registry, not a stored selection
     user: str | None  # the username of a user's own selection; None: the tenant's
     severity: Severity
-    code: str  # unknown_registry, unknown_slug, unavailable, not_user_selectable, no_strategy
+    # unknown_registry, unknown_slug, unavailable, not_configured, not_user_selectable,
+    # over_limit, no_strategy
+    code: str
     message: str
     in_force: str | None = None  # what is used instead (None: nothing, or not known)
 
@@ -94,6 +96,8 @@ _SEVERITY = {
     audit.UNKNOWN_SLUG: Severity.ERROR,
     audit.NOT_USER_SELECTABLE: Severity.WARNING,
     audit.UNAVAILABLE: Severity.WARNING,
+    audit.OVER_LIMIT: Severity.WARNING,
+    audit.NOT_CONFIGURED: Severity.WARNING,
 }
 
 
@@ -138,8 +142,12 @@ def not_applicable(namespace: StrategyNamespace, key: str) -> bool:
 
 
 def _message(inactive: audit.InactiveSelection) -> str:
+    if inactive.why == audit.NOT_CONFIGURED:
+        return f"Not in force until configured: {inactive.detail}. It stays stored."
     if inactive.why == audit.UNAVAILABLE:
         return f"Not in force: {inactive.detail}. It stays stored and applies again once it is."
     if inactive.why == audit.NOT_USER_SELECTABLE:
         return inactive.detail
+    if inactive.why == audit.OVER_LIMIT:
+        return f"Not in force: {inactive.detail}. It stays stored in the set."
     return f"{inactive.detail} The selection is ignored."

@@ -11,8 +11,11 @@ from rest_framework.fields import get_attribute, get_error_detail, iter_options
 
 from conditions import Context
 from conditions.naming import echo
+from engine import sets
 from engine.registry import Registry, get_registry
 from engine.rest_framework.context import request_context
+from engine.storage import writes
+from engine.storage.reads import stored_selections
 from engine.strategy import Strategy
 from engine.values import MissingStrategy
 
@@ -152,3 +155,45 @@ class MultipleStrategyField(serializers.ListField):
                 self.fail("duplicate", slug=echo(slug))
             seen.add(slug)
         return chosen
+
+
+class StrategySetField(StrategyField):
+    """The set of a ``multiple`` registry: a list of slugs, validated like ``Registry.select``.
+
+    The whole list is checked at once (``Registry.validate_set``: a list, no duplicates, the
+    mandatory strategies, ``min_selected`` to ``max_selected``, each slug available); the
+    slugs stored now may stay even when no longer available. Cleans to a tuple of slugs.
+    """
+
+    default_error_messages = {
+        **StrategyField.default_error_messages,
+        "invalid": "Expected a list of strategy slugs, got {type}.",
+    }
+
+    def __init__(self, registry: type[Registry] | str, **kwargs: Any) -> None:
+        super().__init__(registry, **kwargs)
+        self.style = {"base_template": "list_field.html"}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, list | tuple):
+            self.fail("invalid", type=type(data).__name__)
+        context = self.switchyard_context()
+        user = None
+        if self.user_selection:
+            user = context.user
+            if user is None or not getattr(user, "is_authenticated", False):
+                self.fail("anonymous")
+        stored = stored_selections(context)
+        key = self.registry.key
+        keep = sets.split(
+            stored.user_choice(key) if user is not None else stored.tenant_choice(key)
+        )
+        try:
+            return writes.validate_set(self.registry, data, context, user, keep=keep)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(get_error_detail(error)) from None
+
+    def to_representation(self, value: Any) -> list[str]:  # type: ignore[override]
+        if isinstance(value, str):
+            return list(sets.split(value))
+        return [str(StrategyField.to_representation(self, item)) for item in value or ()]

@@ -15,11 +15,18 @@ from rest_framework.settings import api_settings
 from conditions import Context
 from conditions.naming import ECHO_LIMIT
 from engine import fields as model_fields
+from engine import sets
 from engine.exceptions import NoStrategyAvailable
 from engine.registry import Registry
-from engine.resolution import Resolution, Skipped
+from engine.resolution import Skipped
 from engine.rest_framework.context import request_context
-from engine.rest_framework.fields import CONTEXT_KEY, MultipleStrategyField, StrategyField
+from engine.rest_framework.fields import (
+    CONTEXT_KEY,
+    MultipleStrategyField,
+    StrategyField,
+    StrategySetField,
+)
+from engine.set_resolution import AnyResolution
 from engine.storage.reads import stored_selections
 
 # Sent by the browsable API's forms along with the data; not a field.
@@ -33,16 +40,35 @@ KEPT_FIELD_ARGUMENTS = frozenset(
 )
 
 
-def in_force_data(resolution: Resolution | None) -> dict[str, Any] | None:
-    """Return the strategy in force and why, as the API shows it (None: nothing available)."""
+def in_force_data(resolution: AnyResolution | None) -> dict[str, Any] | None:
+    """Return the strategy in force and why, as the API shows it (None: nothing available).
+
+    For a set: ``slugs`` and ``strategies`` (each with its own reason) too; ``slug`` and
+    ``label`` join them with commas.
+    """
     if resolution is None:
         return None
-    return {
+    data: dict[str, Any] = {
         "slug": resolution.slug,
-        "label": str(resolution.strategy_class.label),
+        "label": ", ".join(str(cls.label) for cls in resolution.strategy_classes),
         "reason": resolution.reason.value,
         "reason_text": resolution.reason.description,
     }
+    if resolution.multiple:
+        reasons = resolution.reasons  # type: ignore[union-attr]
+        data["slugs"] = list(resolution.slugs)
+        data["strategies"] = [
+            {"slug": cls.slug, "label": str(cls.label), "reason": why.value}
+            for cls, why in zip(resolution.strategy_classes, reasons, strict=True)
+        ]
+    return data
+
+
+def stored_value(registry: type[Registry], value: str | None) -> str | list[str] | None:
+    """Return a stored selection as the API shows it: a slug, or a set's list of slugs."""
+    if registry.multiple:
+        return list(sets.split(value)) if value is not None else None
+    return value
 
 
 def skipped_data(skipped: tuple[Skipped, ...]) -> list[dict[str, Any]]:
@@ -50,7 +76,7 @@ def skipped_data(skipped: tuple[Skipped, ...]) -> list[dict[str, Any]]:
     return [{**skip.as_dict(), "text": str(skip)} for skip in skipped]
 
 
-def resolve_or_none(registry: type[Registry], context: Context) -> Resolution | None:
+def resolve_or_none(registry: type[Registry], context: Context) -> AnyResolution | None:
     """Return the resolution of ``registry``, or None when no strategy is available."""
     try:
         return registry.resolve(context)
@@ -84,16 +110,18 @@ class RegistrySerializer(serializers.BaseSerializer):
             "key": registry.key,
             "label": str(registry.label),
             "description": str(registry.description),
-            "default": registry.default,
+            "default": list(registry.defaults()) if registry.multiple else registry.default,
             "user_selectable": registry.user_selectable,
+            "multiple": registry.multiple,
+            **(_set_declaration(registry) if registry.multiple else {}),
             "url": _url(request, "detail", registry),
             "selection_url": _url(request, "selection", registry),
             "my_selection_url": _url(request, "my-selection", registry)
             if registry.user_selectable
             else None,
             "selection": {
-                "tenant": stored.tenant_choice(registry.key),
-                "user": stored.user_choice(registry.key) if own else None,
+                "tenant": stored_value(registry, stored.tenant_choice(registry.key)),
+                "user": stored_value(registry, stored.user_choice(registry.key)) if own else None,
             },
             "in_force": in_force_data(explanation.resolution),
             "error": str(explanation.error) if explanation.error is not None else None,
@@ -115,6 +143,14 @@ class RegistrySerializer(serializers.BaseSerializer):
         }
 
 
+def _set_declaration(registry: type[Registry]) -> dict[str, Any]:
+    return {
+        "min_selected": registry.min_selected,
+        "max_selected": registry.max_selected,
+        "mandatory": list(registry.mandatory),
+    }
+
+
 @dataclass(frozen=True)
 class SelectionState:
     """One stored selection (the tenant's, or a user's) and what is in force for the request."""
@@ -124,11 +160,19 @@ class SelectionState:
     slug: str | None
     changed_by: str | None
     changed_at: datetime | None
-    resolution: Resolution | None
+    resolution: AnyResolution | None
+
+    @property
+    def slugs(self) -> list[str] | None:
+        """The stored set as a list (a ``multiple`` registry), None when nothing is stored."""
+        return list(sets.split(self.slug)) if self.slug is not None else None
 
 
 class SelectionSerializer(serializers.Serializer):
     """``{"slug": ...}`` for one registry, validated exactly like ``Registry.select``.
+
+    A ``multiple`` registry takes ``{"slugs": [...]}`` instead: the whole set, which replaces
+    the stored one (PUT and PATCH alike; an empty list clears it when the registry allows).
 
     ``user`` (a user, or None for the tenant's choice) is whose selection it writes. Fields
     other than ``slug`` are read-only; input naming any field but ``slug`` (read-only or
@@ -159,8 +203,15 @@ class SelectionSerializer(serializers.Serializer):
 
     def get_fields(self) -> dict[str, Any]:
         fields: dict[str, Any] = super().get_fields()
-        slug = StrategyField(self.target_registry, user_selection=self.target_user is not None)
+        own = self.target_user is not None
         registry = fields.pop("registry")
+        if self.target_registry.multiple:
+            return {
+                "registry": registry,
+                "slugs": StrategySetField(self.target_registry, user_selection=own),
+                **fields,
+            }
+        slug = StrategyField(self.target_registry, user_selection=own)
         return {"registry": registry, "slug": slug, **fields}
 
     def get_registry(self, state: SelectionState) -> str:
@@ -201,10 +252,12 @@ class SelectionSerializer(serializers.Serializer):
         raise serializers.ValidationError(errors)
 
     def create(self, validated_data: dict[str, Any]) -> Any:
-        field: StrategyField = self.fields["slug"]
+        name = "slugs" if self.target_registry.multiple else "slug"
+        field: StrategyField = self.fields[name]
         context = field.switchyard_context()
+        value = validated_data[name]
         return self.target_registry.select(
-            validated_data["slug"].slug,
+            list(value) if self.target_registry.multiple else value.slug,
             context,
             self.target_user,
             changed_by=_author(context),

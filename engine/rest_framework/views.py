@@ -19,6 +19,7 @@ from engine.exceptions import UnknownRegistry
 from engine.models import Selection
 from engine.registry import Registry, get_registry, registries
 from engine.rest_framework.authentication import MalformedCredentialsCheck
+from engine.rest_framework.configuration import configuration_response
 from engine.rest_framework.context import request_context
 from engine.rest_framework.parsers import PARSER_CLASSES
 from engine.rest_framework.permissions import CanChangeSelections
@@ -135,6 +136,31 @@ class RegistryViewSet(SwitchyardAPIView, viewsets.GenericViewSet):
     def my_selection(self, request: Request, key: str) -> Response:
         """Your own selection (user-selectable registries): PUT/PATCH to choose, DELETE to clear."""
         return self.selection_response(request)
+
+    @action(  # type: ignore[untyped-decorator]
+        detail=True,
+        methods=SELECTION_METHODS,
+        url_path=r"configuration/(?P<slug>[^/.]+)",
+        url_name="configuration",
+        selection_owner="tenant",
+    )
+    def configuration(self, request: Request, key: str, slug: str) -> Response:
+        """The tenant's configuration of strategy ``slug``: PUT/PATCH field values, DELETE."""
+        registry = self.get_object()
+        return configuration_response(registry, slug, request, request_context(request), None)
+
+    @action(  # type: ignore[untyped-decorator]
+        detail=True,
+        methods=SELECTION_METHODS,
+        url_path=r"my-configuration/(?P<slug>[^/.]+)",
+        url_name="my-configuration",
+        selection_owner="user",
+    )
+    def my_configuration(self, request: Request, key: str, slug: str) -> Response:
+        """Your own configuration of strategy ``slug`` (user-selectable registries)."""
+        registry = self.get_object()
+        context = request_context(request)
+        return configuration_response(registry, slug, request, context, request.user)
 
     def selection_response(self, request: Request) -> Response:
         registry = self.get_object()

@@ -96,13 +96,22 @@ def record_changes(using: str, changes: Iterable[Change], users: Mapping[Any, An
         )
         for change in changes
     )
-    # The keys are computed now, in the schema written to; the commit may run in another one.
-    keys = {cache.key_for(schema, change.user_id) for change in changes}
-    generations.bump(generations.scope_of(schema), using)
-    cache.invalidate_on_commit(schema, keys, using)
+    invalidate_schema(using, [change.user_id for change in changes])
     if strategy_selected.has_listeners():
         notification = _Notification(schema, changes, _users(using, changes, users), audit)
         transaction.on_commit(notification.send, using=using, robust=True)
+
+
+def invalidate_schema(using: str, user_ids: Iterable[Any]) -> None:
+    """Bump the generation of the connection's schema now; invalidate its keys on commit.
+
+    ``user_ids``: whose cached entries changed (None: the tenant's).
+    """
+    schema = tenancy.current_schema(using)
+    # The keys are computed now, in the schema written to; the commit may run in another one.
+    keys = {cache.key_for(schema, user_id) for user_id in user_ids}
+    generations.bump(generations.scope_of(schema), using)
+    cache.invalidate_on_commit(schema, keys, using)
 
 
 def _users(using: str, changes: list[Change], known: Mapping[Any, Any]) -> dict[Any, Any]:

@@ -18,6 +18,7 @@ the cache again.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from types import MappingProxyType
 from typing import Any
@@ -30,6 +31,7 @@ from conditions import Context
 from conditions import cache as switchyard_cache
 from conditions.prefetch import prefetch, required_keys
 from engine import tenancy
+from engine.config import StoredConfig
 from engine.resolution import StoredSelections
 from engine.storage import cache, generations
 
@@ -92,6 +94,11 @@ def selection_model() -> Any:
 
 
 _model: Any = None
+
+
+def config_model() -> Any:
+    """Return ``engine.StrategyConfiguration`` (looked up, like ``selection_model``)."""
+    return apps.get_model("engine", "StrategyConfiguration")
 
 
 def forget(context: Context) -> None:
@@ -159,53 +166,90 @@ def _read(context: Context, schema: str, user_pk: Any, using: str) -> StoredSele
     fresh = generations.latest(scope, using)
     entries: list[Any] = [found.get(key) for key in keys]
     if all(_usable(entry, fresh) for entry in entries):
-        user_choices = entries[1][1] if user_key is not None else {}
-        return _stored(schema, user_pk, entries[0][1], user_choices)
+        user_entry = entries[1] if user_key is not None else _NO_ENTRY
+        return _stored(schema, user_pk, entries[0][1], user_entry[1], entries[0][2], user_entry[2])
     stored, seq = query(schema, user_pk, using)
     generations.learned(scope, seq)
-    loaded = (dict(stored.tenant_choices), dict(stored.user_choices))
+    loaded = (
+        (dict(stored.tenant_choices), dict(stored.tenant_configs)),
+        (dict(stored.user_choices), dict(stored.user_configs)),
+    )
     # Absent keys are added (never over an invalidation marker); stale values are replaced.
-    absent = {k: (seq, v) for k, v, e in zip(keys, loaded, entries, strict=False) if e is None}
+    absent = {k: (seq, *v) for k, v, e in zip(keys, loaded, entries, strict=False) if e is None}
     stale = {
-        k: (seq, v) for k, v, e in zip(keys, loaded, entries, strict=False) if isinstance(e, tuple)
+        k: (seq, *v) for k, v, e in zip(keys, loaded, entries, strict=False) if isinstance(e, tuple)
     }
     cache.fill({**absent, **stale}, replace=stale)
     return stored
 
 
+# A cache entry: (generation, {registry: slug}, {registry: {slug: StoredConfig}}).
+_NO_ENTRY: tuple[Any, ...] = (0, {}, {})
+
+
 def _usable(entry: Any, fresh: int) -> bool:
-    return isinstance(entry, tuple) and len(entry) == 2 and entry[0] >= fresh
+    return isinstance(entry, tuple) and len(entry) == 3 and entry[0] >= fresh
 
 
 def query(schema: str, user_pk: Any, using: str) -> tuple[StoredSelections, int]:
     """Read ``schema``'s selections (and ``user_pk``'s) and its generation, in one query."""
     table = tenancy.quoted_table(selection_model()._meta.db_table, schema, using)
+    configs = tenancy.quoted_table(config_model()._meta.db_table, schema, using)
     owners = "user_id IS NULL" if user_pk is None else "(user_id IS NULL OR user_id = %s)"
     sql = (
-        f"SELECT NULL, NULL, NULL, {generations.subquery(using)} "
-        f"UNION ALL SELECT registry, slug, user_id, NULL FROM {table} WHERE {owners}"
+        f"SELECT NULL, NULL, NULL, {generations.subquery(using)}, NULL::jsonb, NULL::jsonb "
+        f"UNION ALL SELECT registry, slug, user_id, NULL, NULL, NULL FROM {table} WHERE {owners} "
+        f"UNION ALL SELECT registry, slug, user_id, NULL, values, secrets FROM {configs} "
+        f"WHERE {owners}"
     )
     params: list[Any] = [generations.scope_of(schema)]
     if user_pk is not None:
-        params.append(user_pk)
+        params.extend([user_pk, user_pk])
     with connections[using].cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     seq = next((int(row[3]) for row in rows if row[0] is None), 0)
-    tenant = {registry: slug for registry, slug, owner, _ in rows if registry and owner is None}
-    user = {registry: slug for registry, slug, owner, _ in rows if registry and owner is not None}
-    return _stored(schema, user_pk, tenant, user), seq
+    tenant: dict[str, str] = {}
+    user: dict[str, str] = {}
+    tenant_configs: dict[str, dict[str, StoredConfig]] = {}
+    user_configs: dict[str, dict[str, StoredConfig]] = {}
+    for registry, slug, owner, _, values, tokens in rows:
+        if registry is None:
+            continue
+        if values is None:
+            (tenant if owner is None else user)[registry] = slug
+        else:
+            mine = tenant_configs if owner is None else user_configs
+            mine.setdefault(registry, {})[slug] = _config(values, tokens)
+    return _stored(schema, user_pk, tenant, user, tenant_configs, user_configs), seq
 
 
 def _stored(
-    schema: str, user_pk: Any, tenant: dict[str, str], user: dict[str, str] | None = None
+    schema: str,
+    user_pk: Any,
+    tenant: dict[str, str],
+    user: dict[str, str] | None = None,
+    tenant_configs: dict[str, Any] | None = None,
+    user_configs: dict[str, Any] | None = None,
 ) -> StoredSelections:
     return StoredSelections(
         schema,
         MappingProxyType(tenant),
-        MappingProxyType(user) if user else MappingProxyType({}),
+        MappingProxyType(user) if user else _EMPTY,
         user_pk,
+        MappingProxyType(tenant_configs) if tenant_configs else _EMPTY,
+        MappingProxyType(user_configs) if user_configs else _EMPTY,
     )
+
+
+_EMPTY: Any = MappingProxyType({})
+
+
+def _config(values: Any, tokens: Any) -> StoredConfig:
+    # Django registers a loader that leaves jsonb as text (its JSONField parses it).
+    values = json.loads(values) if isinstance(values, str) else values
+    tokens = json.loads(tokens) if isinstance(tokens, str) else tokens
+    return StoredConfig(values or {}, tokens or {})
 
 
 def _user_pk(user: Any) -> Any:
@@ -237,14 +281,15 @@ def read_many(contexts: list[Context], using: str | None = None) -> None:
     loaded = _query_many(stale, using) if stale else {}
     for context, schema, key in zip(contexts, schemas, keys, strict=True):
         if schema in loaded:
-            choices, seq = loaded[schema]
+            choices, configs, seq = loaded[schema]
             generations.learned(generations.scope_of(schema), seq)
             entry = found.get(key)
             if entry is None or isinstance(entry, tuple):  # never over an invalidation marker
-                cache.fill({key: (seq, choices)}, replace=[key] if entry is not None else [])
+                value = (seq, choices, configs)
+                cache.fill({key: value}, replace=[key] if entry is not None else [])
         else:
-            choices = found[key][1]
-        context.extra[MEMO] = _stored(schema, None, dict(choices))
+            _, choices, configs = found[key]
+        context.extra[MEMO] = _stored(schema, None, dict(choices), None, dict(configs))
 
 
 def prefetch_many(contexts: list[Context], keys: list[str]) -> dict[str, Any]:
@@ -256,28 +301,41 @@ def prefetch_many(contexts: list[Context], keys: list[str]) -> dict[str, Any]:
     return found
 
 
-def _query_many(schemas: list[str], using: str) -> dict[str, tuple[dict[str, str], int]]:
+def _query_many(schemas: list[str], using: str) -> dict[str, Loaded]:
     """Read the tenant-level rows and generation of every schema in ``schemas``: one query."""
     table = selection_model()._meta.db_table
-    parts = [
-        f"SELECT %s, registry, slug FROM {tenancy.quoted_table(table, schema, using)} "
-        "WHERE user_id IS NULL"
-        for schema in schemas
-    ]
+    configs = config_model()._meta.db_table
+    parts = []
+    for schema in schemas:
+        parts.append(
+            f"SELECT %s, registry, slug, NULL::jsonb, NULL::jsonb "
+            f"FROM {tenancy.quoted_table(table, schema, using)} WHERE user_id IS NULL"
+        )
+        parts.append(
+            f"SELECT %s, registry, slug, values, secrets "
+            f"FROM {tenancy.quoted_table(configs, schema, using)} WHERE user_id IS NULL"
+        )
     sql = (
-        f"SELECT scope, NULL, seq::text FROM {generations.table(using)} WHERE scope = ANY(%s) "
-        f"UNION ALL {' UNION ALL '.join(parts)}"
+        f"SELECT scope, NULL, seq::text, NULL::jsonb, NULL::jsonb FROM {generations.table(using)} "
+        f"WHERE scope = ANY(%s) UNION ALL {' UNION ALL '.join(parts)}"
     )
-    params: list[Any] = [[generations.scope_of(schema) for schema in schemas], *schemas]
+    params: list[Any] = [[generations.scope_of(schema) for schema in schemas]]
+    params.extend(schema for schema in schemas for _ in range(2))
     with connections[using].cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    result: dict[str, tuple[dict[str, str], int]] = {schema: ({}, 0) for schema in schemas}
+    result: dict[str, Loaded] = {schema: ({}, {}, 0) for schema in schemas}
     by_scope = {generations.scope_of(schema): schema for schema in schemas}
-    for first, registry, value in rows:
+    for first, registry, value, values, tokens in rows:
         if registry is None:  # a generation row: (scope, NULL, seq)
             schema = by_scope[first]
-            result[schema] = (result[schema][0], int(value))
-        else:
+            result[schema] = (result[schema][0], result[schema][1], int(value))
+        elif values is None:
             result[first][0][registry] = value
+        else:
+            result[first][1].setdefault(registry, {})[value] = _config(values, tokens)
     return result
+
+
+# What _query_many loads per schema: the choices, the configurations and the generation.
+Loaded = tuple[dict[str, str], dict[str, dict[str, StoredConfig]], int]

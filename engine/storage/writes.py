@@ -11,7 +11,7 @@ intended schema behind a transaction-pooling PgBouncer too.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -19,13 +19,19 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, router, transaction
 
 from conditions import Context
-from engine import tenancy
+from engine import sets, tenancy
+from engine.config import StoredConfig, config_class, missing, needs_text
 from engine.exceptions import unknown_strategy_error
 from engine.resolution import ParentInForce, explain_strategy, is_available, parent_in_force
 from engine.storage import reads
 from engine.storage.history import audited
-from engine.storage.reads import selection_model
-from engine.validators import validate_registry_key, validate_slug, validate_via
+from engine.storage.reads import config_model, selection_model
+from engine.validators import (
+    validate_registry_key,
+    validate_slug,
+    validate_stored_slugs,
+    validate_via,
+)
 
 if TYPE_CHECKING:
     from engine.registry import Registry
@@ -38,19 +44,64 @@ def validate_selection(
     context: Context,
     user: Any = None,
     *,
+    configured: bool = True,
     parent: str | None = None,
 ) -> type[Strategy]:
     """Return the strategy ``slug`` if it may be selected in ``context``, else raise.
 
     Raises ``ValidationError`` with code ``unknown_strategy``, ``not_user_selectable``,
-    ``not_under_parent`` or ``unavailable``. For a user's own selection (``user`` given) the
-    strategy must be available to that user. Conditions are evaluated in the context's tenant's
-    schema. A child registry's strategy must serve the parent strategy in force (the tenant's,
-    or the user's for a user's own selection); ``parent`` names another parent slug to judge it
-    under instead, when the same change sets the parent too (a form changing both).
+    ``not_under_parent``, ``unavailable`` or ``not_configured`` (its required configuration is
+    not stored). For a user's own selection (``user`` given) the strategy must be available to
+    that user. Conditions are evaluated in the context's tenant's schema. ``configured=False``
+    leaves the configuration out (a form that configures and selects in one step checks it
+    itself). A child registry's strategy must serve the parent strategy in force (the
+    tenant's, or the user's for a user's own selection); ``parent`` names another parent slug to
+    judge it under instead, when the same change sets the parent too (a form changing both).
     """
     with tenancy.tenant_scope(context.tenant):
+        if not configured:
+            return validate_target(registry, slug, context, user, parent)
         return _validate(registry, slug, context, user, parent)
+
+
+def validate_set(
+    registry: type[Registry],
+    slugs: Any,
+    context: Context,
+    user: Any = None,
+    *,
+    keep: Collection[str] = (),
+) -> tuple[str, ...]:
+    """Return the slugs of the set ``slugs`` if it may be selected in ``context``, else raise.
+
+    The shape first (``engine.sets.validate_shape``: a list of distinct registered slugs, the
+    mandatory ones, ``min_selected`` to ``max_selected``), then each slug like a single
+    selection (codes ``not_user_selectable``, ``unavailable``, ``not_configured``). Mandatory
+    slugs and those in ``keep`` (stored now: keeping a value is not choosing it) are not
+    checked for availability.
+    """
+    with tenancy.tenant_scope(context.tenant):
+        return _validate_set(registry, slugs, context, user, keep)
+
+
+def _validate_set(
+    registry: type[Registry], value: Any, context: Context, user: Any, keep: Collection[str]
+) -> tuple[str, ...]:
+    if not registry.multiple:
+        raise ValidationError(
+            "Registry %(registry)s holds one strategy, not a set: select a single slug.",
+            code="not_multiple",
+            params={"registry": repr(registry.key)},
+        )
+    _check_user_selectable(registry, user)
+    slugs = sets.validate_shape(registry, value, keep)
+    context = _context_for(context, user)
+    for slug in slugs:
+        if slug not in keep and slug not in registry.mandatory:
+            _check_parent(registry, registry.get(slug), context, user is None, None)
+            _check_available(registry, registry.get(slug), context)
+            _check_configured(registry, registry.get(slug), context, user)
+    return slugs
 
 
 def _validate(
@@ -60,8 +111,30 @@ def _validate(
     user: Any = None,
     parent_slug: str | None = None,
 ) -> type[Strategy]:
+    strategy = validate_target(registry, slug, context, user, parent_slug)
+    _check_configured(registry, strategy, context, user)
+    return strategy
+
+
+def validate_target(
+    registry: type[Registry],
+    slug: str,
+    context: Context,
+    user: Any = None,
+    parent_slug: str | None = None,
+) -> type[Strategy]:
+    """Return the strategy ``slug`` if ``context`` may use it (configuration aside), else raise."""
     if not isinstance(slug, str) or slug not in registry:
         raise unknown_strategy_error(registry, slug)
+    _check_user_selectable(registry, user)
+    strategy = registry.get(slug)
+    context = _context_for(context, user)
+    _check_parent(registry, strategy, context, user is None, parent_slug)
+    _check_available(registry, strategy, context)
+    return strategy
+
+
+def _check_user_selectable(registry: type[Registry], user: Any) -> None:
     if user is not None and not registry.user_selectable:
         raise ValidationError(
             "Registry %(registry)s does not allow per-user selections (user_selectable is "
@@ -69,9 +142,10 @@ def _validate(
             code="not_user_selectable",
             params={"registry": repr(registry.key), "cls": registry.__name__},
         )
-    strategy = registry.get(slug)
-    context = _context_for(context, user)
-    _check_parent(registry, strategy, context, user is None, parent_slug)
+
+
+def _check_available(registry: type[Registry], strategy: type[Strategy], context: Context) -> None:
+    slug = strategy.slug
     if not is_available(strategy, context):
         explanation = explain_strategy(strategy, context)
         raise ValidationError(
@@ -84,7 +158,42 @@ def _validate(
                 "explanation": explanation,
             },
         )
-    return strategy
+
+
+def _check_configured(
+    registry: type[Registry], strategy: type[Strategy], context: Context, user: Any
+) -> None:
+    config = config_class(strategy)
+    if config is None:
+        return
+    absent = missing(config, stored_config(registry, strategy.slug, context, user))
+    if absent:
+        raise ValidationError(
+            "Strategy %(slug)s of %(registry)s is not configured: %(needs)s.",
+            code="not_configured",
+            params={
+                "slug": repr(strategy.slug),
+                "registry": repr(registry.key),
+                "needs": needs_text(strategy.slug, absent),
+                "missing": absent,
+            },
+        )
+
+
+def stored_config(
+    registry: type[Registry], slug: str, context: Context, user: Any = None, *, lock: bool = False
+) -> StoredConfig | None:
+    """Return the configuration that applies to a selection by ``user`` (None: the tenant's),
+    read from the database in the connection's schema (``lock``: the row locked for update)."""
+    rows = config_model().objects.filter(registry=registry.key, slug=slug)
+    if lock:
+        rows = rows.select_for_update()
+    owners = [user, None] if user is not None and registry.user_selectable else [None]
+    for owner in owners:
+        row = rows.filter(user=owner).values_list("values", "secrets").first()
+        if row is not None:
+            return StoredConfig(row[0] or {}, row[1] or {})
+    return None
 
 
 def _check_parent(
@@ -120,17 +229,32 @@ def _check_parent(
 
 def select(
     registry: type[Registry],
-    slug: str,
+    slug: str | Sequence[str],
     context: Context,
     user: Any = None,
     *,
     changed_by: Any = None,
     via: str = "api",
 ) -> Any:
-    """Validate ``slug`` for ``context`` (and ``user``), then store it; return the stored row."""
+    """Validate ``slug`` for ``context`` (and ``user``), then store it; return the stored row.
+
+    For a ``multiple`` registry ``slug`` is a list of slugs, stored in its order; an empty set
+    (when the registry allows one) removes the stored selection, and None is returned.
+    """
     with _pinned(context.tenant) as using:
-        _validate(registry, slug, context, user)
-        selection = _write(registry.key, slug, user, changed_by, via, using)
+        if registry.multiple:
+            rows = selection_model().objects.using(using).select_for_update()
+            stored = rows.filter(registry=registry.key, user=user).values_list("slug", flat=True)
+            keep = sets.split(stored.first())
+            value = sets.join(_validate_set(registry, slug, context, user, keep))
+        else:
+            _validate(registry, slug, context, user)  # type: ignore[arg-type]
+            value = slug  # type: ignore[assignment]
+        if value:
+            selection = _write(registry.key, value, user, changed_by, via, using)
+        else:
+            _clear(registry.key, user, changed_by, via, using)
+            selection = None
     reads.forget(context)  # the context's own copy of the selections is stale now
     return selection
 
@@ -152,7 +276,7 @@ def deselect(
 # other's undo, and callers pass the same audit arguments (user, changed_by, via, tenant).
 def write_selection(
     registry_key: str,
-    slug: str,
+    slug: str | Sequence[str],
     *,
     user: Any = None,
     changed_by: Any = None,
@@ -161,14 +285,19 @@ def write_selection(
 ) -> Any:
     """Store ``slug`` for ``registry_key`` (the tenant's, or ``user``'s), atomically.
 
+    A set (of a ``multiple`` registry) is given as a list of slugs, or already joined.
     Appends to the history and, after the commit, invalidates the cache of the schema written
     to and sends ``strategy_selected``. Writing the slug already stored changes nothing.
     ``tenant`` (under django-tenants) writes into that tenant's schema; None means the
     connection's schema. Checks the shape of the values (``ValidationError``), not whether the
     strategy may be used: callers (``Registry.select``, forms, admin, commands) do that first.
     """
+    if isinstance(slug, list | tuple):
+        for item in slug:
+            validate_slug(item)
+        slug = sets.join(slug)
     with _pinned(tenant) as using:
-        return _write(registry_key, slug, user, changed_by, via, using)
+        return _write(registry_key, slug, user, changed_by, via, using)  # type: ignore[arg-type]
 
 
 def clear_selection(
@@ -184,9 +313,14 @@ def clear_selection(
     Recorded in the history with no slug after, invalidated like a write; nothing stored is
     not an error.
     """
+    with _pinned(tenant) as using:
+        _clear(registry_key, user, changed_by, via, using)
+
+
+def _clear(registry_key: str, user: Any, changed_by: Any, via: str, using: str) -> None:
     validate_registry_key(registry_key)
     _validate_common(user, changed_by, via)
-    with _pinned(tenant) as using, audited(via=via, changed_by=changed_by):
+    with audited(via=via, changed_by=changed_by):
         rows = selection_model().objects.using(using).select_for_update()
         selection = rows.filter(registry=registry_key, user=user).first()
         if selection is not None:
@@ -197,7 +331,7 @@ def clear_selection(
 
 def _write(registry_key: str, slug: str, user: Any, changed_by: Any, via: str, using: str) -> Any:
     validate_registry_key(registry_key)
-    validate_slug(slug)
+    validate_stored_slugs(slug)
     _validate_common(user, changed_by, via)
     with audited(via=via, changed_by=changed_by):
         rows = selection_model().objects.using(using).select_for_update()

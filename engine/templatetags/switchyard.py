@@ -1,6 +1,7 @@
 """``{% load switchyard %}``: the strategy in force, the available ones, and why.
 
-``{% strategy "payments" as gateway %}`` (without ``as``: the label of the strategy in force),
+``{% strategy "payments" as gateway %}`` (without ``as``: the label of the strategy in force;
+for a registry holding a set, the tuple in force, or its labels joined by commas),
 ``{% available_strategies "payments" as options %}`` (without ``as``: their labels),
 ``{% explain_strategy "payments" %}`` (the explanation as HTML; with ``as``: the object).
 They read ``request.strategy``, so a template sees what the view sees and no registry is
@@ -58,6 +59,8 @@ class StrategyNode(RegistryNode):
         return namespace.get(registry)
 
     def output(self, value: Any, context: template.Context) -> str:
+        if isinstance(value, tuple):  # a registry holding a set: the labels, in order
+            return _escape(", ".join(str(strategy.label) for strategy in value), context)
         return _escape(str(value.label), context)
 
 

@@ -1,7 +1,8 @@
 """Card networks: which network the card gateway charges through, a child of payments.
 
-Every network serves the card gateway only (``parents = {"card"}``): under invoice or crypto
-no network is valid, and a tenant's stored network is kept until card is in force again.
+Every network serves the card gateways only (``parents = {"card", "stripe"}``): under invoice
+or crypto no network is valid, and a tenant's stored network is kept until a card gateway is in
+force again.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ BASIS_POINTS = 10_000
 
 
 class CardNetworks(Registry):
-    """The network card payments go through (only under the card gateway)."""
+    """The network card payments go through (only under a card gateway)."""
 
     key = "card_networks"
     label = "Card network"
@@ -28,7 +29,7 @@ class CardNetwork(Strategy):
     """Routes a card payment through one network, for its fee."""
 
     registry = CardNetworks
-    parents = frozenset({"card"})
+    parents = frozenset({"card", "stripe"})
     # The network's fee, in hundredths of a percent of the amount.
     fee_basis_points: ClassVar[int]
 

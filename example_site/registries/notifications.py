@@ -1,22 +1,28 @@
 """Notifications: how a tenant hears about a new order (e-mail, SMS, Slack, webhook).
 
+A registry holding a set: e-mail is mandatory, and a tenant adds any of the others it may use;
+each order is announced on every channel in force, in the set's order.
+
 Nothing leaves the process: e-mail goes through Django's e-mail backend (the console in the
 demo) and every channel writes what it would transmit to the outbox table.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from abc import abstractmethod
 from typing import TYPE_CHECKING, Any
 
+from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.utils.crypto import salted_hmac
 
-from conditions import Flag, Rollout
-from engine import Registry, Strategy
+from conditions import Context, Flag, Rollout
+from engine import Registry, SecretField, Strategy, StrategyConfig
 from example_site.catalogue import money
 from tenants.conditions import PlanAtLeast
 
@@ -34,10 +40,11 @@ GSM_EXTENSION = frozenset("\f^{}\\[~]|€")
 
 
 class NotificationChannels(Registry):
-    """How a tenant is told about new orders."""
+    """How a tenant is told about new orders: e-mail always, plus any of SMS, Slack, webhook."""
 
     key = "notifications"
-    default = "email"
+    multiple = True  # request.strategy.notifications is a tuple: every channel in force
+    mandatory = ("email",)
 
 
 class Notifier(Strategy):
@@ -176,15 +183,27 @@ class Webhook(Notifier):
     priority = 40
     condition = PlanAtLeast("pro") & Rollout(50, salt="webhooks-1")
 
+    class Config(StrategyConfig):
+        """Where the tenant receives its events, and the secret they are signed with."""
+
+        url = forms.URLField(
+            assume_scheme="https", max_length=500, help_text="Your endpoint, e.g. https://…"
+        )
+        signing_secret = SecretField(
+            min_length=16, max_length=200, help_text="Verify X-Switchyard-Signature with it."
+        )
+
+        def validate(self, context: Context) -> None:
+            if not self.cleaned_data["url"].startswith("https://"):
+                raise ValidationError("The webhook URL must use https://.", code="insecure_url")
+
     def recipient(self) -> str:
-        return f"https://{self.schema()}.example.com/hooks/orders"
+        return str(self.config.url)
 
     def signature(self, body: str) -> str:
-        """Return the ``sha256=...`` signature of ``body`` with the tenant's webhook secret."""
-        digest = salted_hmac(
-            f"example_site.webhooks:{self.schema()}", body, algorithm="sha256"
-        ).hexdigest()
-        return f"sha256={digest}"
+        """Return the ``sha256=...`` signature of ``body`` with the tenant's signing secret."""
+        key = str(self.config.signing_secret).encode()
+        return "sha256=" + hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
 
     def notify(self, order: Order) -> OutboxMessage:
         event = {

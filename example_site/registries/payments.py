@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 from abc import abstractmethod
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, ClassVar
 
-from conditions import Flag, Permission, Setting
-from engine import Registry, Strategy
+from django import forms
+from django.core.exceptions import ValidationError
+
+from conditions import Context, Flag, Permission, Setting
+from engine import Registry, SecretField, Strategy, StrategyConfig
 from example_site.catalogue import money
 from tenants.conditions import Plan
 
@@ -85,6 +89,41 @@ class Card(PaymentGateway):
 
     def reference(self, order: Order) -> str:
         return f"ch_{self._digest(order)[:16]}"
+
+
+class Stripe(PaymentGateway):
+    """Charges cards through the tenant's own Stripe account (its keys; nothing is sent)."""
+
+    slug = "stripe"
+    label = "Card processor (Stripe)"
+    priority = 15
+
+    class Config(StrategyConfig):
+        """The tenant's Stripe account: its API keys and what customers' statements say."""
+
+        publishable_key = forms.CharField(max_length=200, help_text="Starts with pk_.")
+        secret_key = SecretField(max_length=200, help_text="Starts with sk_; kept encrypted.")
+        statement_descriptor = forms.CharField(max_length=22, required=False)
+
+        def validate(self, context: Context) -> None:
+            # A real integration would ask Stripe whether the key works; the demo checks shapes.
+            errors = {}
+            if not self.cleaned_data["publishable_key"].startswith("pk_"):
+                errors["publishable_key"] = "A publishable key starts with pk_."
+            if not self.cleaned_data["secret_key"].startswith("sk_"):
+                errors["secret_key"] = "A secret key starts with sk_."
+            if errors:
+                raise ValidationError(errors)
+
+    def charge(self, amount_cents: int) -> str:
+        descriptor = self.config.statement_descriptor or "card payment"
+        account = self.config.publishable_key[-4:]
+        return f"Charged {amount_cents / 100:.2f} via Stripe …{account} ({descriptor})"
+
+    def reference(self, order: Order) -> str:
+        # Derived from the tenant's secret key: a reference only its account could issue.
+        key = str(self.config.secret_key).encode()
+        return "pi_" + hmac.new(key, self._digest(order).encode(), hashlib.sha256).hexdigest()[:24]
 
 
 class Invoice(PaymentGateway):

@@ -254,7 +254,7 @@ def test_worst_case_with_platform_flags(
     benchmark: Any,
     django_assert_num_queries: Any,
 ) -> None:
-    settings.WAFFLE_FLAG_MODEL = "tenants.PlatformFlag"
+    settings.WAFFLE_FLAG_MODEL = "switchyard_tenants.PlatformFlag"
     request = scenario["request"]
     request.tenant = pro_tenant  # globex, on the pro plan
     # The shipped flag model's rules: on, off, a plan (not this tenant's) or staff (this user

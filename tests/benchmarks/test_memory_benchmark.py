@@ -74,8 +74,8 @@ def _tenants(count: int, prefix: str) -> list[str]:
         Domain(domain=host, tenant=tenant, is_primary=True)
         for host, tenant in zip(hosts, tenants, strict=True)
     )
-    # Generation 0 with nothing chosen: what a tenant without selections has cached.
-    selections_cache.fill({selections_cache.key_for(t.schema_name): (0, {}) for t in tenants})
+    # Generation 0 with nothing chosen or configured: what a tenant without selections has cached.
+    selections_cache.fill({selections_cache.key_for(t.schema_name): (0, {}, {}) for t in tenants})
     return hosts
 
 

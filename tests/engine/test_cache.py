@@ -172,7 +172,7 @@ def test_a_reader_that_loaded_before_the_commit_cannot_put_the_old_value_back(
         write_selection("payments", "invoice", via="api")
     assert cached("acme") == cache.INVALIDATED
     with schema_context("acme"):
-        cache.fill({key: (0, {"payments": "card"})})  # the late reader
+        cache.fill({key: (0, {"payments": "card"}, {})})  # the late reader
     assert cached("acme") == cache.INVALIDATED
     assert read(free_tenant).tenant_choice("payments") == "invoice"
 

@@ -106,6 +106,7 @@ def test_list_for_a_tenant_shows_what_is_available_and_in_force(free_tenant: Ten
     assert payments["in_force"]["slug"] == "card"
     assert [(s["slug"], s["available"]) for s in payments["strategies"]] == [
         ("card", True),
+        ("stripe", False),  # not configured on acme
         ("invoice", False),
         ("crypto", False),
     ]

@@ -48,7 +48,7 @@ def with_app(**switchyard: object) -> Iterator[None]:
 
 def test_the_example_sites_strategies_were_discovered_at_start_up() -> None:
     assert registries()["payments"] is PaymentGateways
-    assert PaymentGateways.slugs() == ("card", "invoice", "crypto")
+    assert PaymentGateways.slugs() == ("card", "stripe", "invoice", "crypto")
 
 
 def test_installing_an_app_discovers_its_strategies_module_from_ready() -> None:

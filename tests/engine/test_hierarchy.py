@@ -404,3 +404,11 @@ def test_the_explain_tag_names_the_parent(enterprise_tenant: Tenant) -> None:
     )
     assert 'data-parent="payments">Judged under payments=invoice.</p>' in html
     assert "not valid under payments=invoice" in html
+
+
+def test_a_set_in_a_hierarchy_is_e044(gateways: type[Registry]) -> None:
+    sizes = type("Sizes", (Registry,), {"key": "sizes", "parent": "gateways", "multiple": True})
+    type("Small", (Strategy,), {"registry": sizes, "slug": "small", "parents": {"card"}})
+    (message,) = check_hierarchy()
+    assert message.id == "switchyard.E044"
+    assert "a hierarchy of sets is not supported" in message.msg

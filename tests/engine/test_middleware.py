@@ -152,7 +152,7 @@ def test_templates_read_request_strategy(pro_tenant: Tenant) -> None:
         " / {% for s in request.strategy.payments.registry %}{{ s.slug }} {% endfor %}"
     )
     rendered = template.render(TemplateContext({"request": request}))
-    assert rendered == "Credit card / payments / card invoice crypto "
+    assert rendered == "Credit card / payments / card stripe invoice crypto "
 
 
 @TEST_URLS

@@ -130,7 +130,7 @@ def test_list_shows_each_registry_as_the_request_sees_it(free_tenant: Tenant) ->
     }
     assert payments["error"] is None
     strategies = {entry["slug"]: entry for entry in payments["strategies"]}
-    assert list(strategies) == ["card", "invoice", "crypto"]
+    assert list(strategies) == ["card", "stripe", "invoice", "crypto"]
     assert (strategies["card"]["available"], strategies["card"]["in_force"]) == (True, True)
     invoice = strategies["invoice"]
     assert (invoice["available"], invoice["in_force"]) == (False, False)
@@ -138,6 +138,9 @@ def test_list_shows_each_registry_as_the_request_sees_it(free_tenant: Tenant) ->
     assert invoice["description"] == Invoice.description
     assert invoice["explanation"]["text"] == str(Invoice.condition)
     assert invoice["explanation"]["result"] is False
+    stripe = strategies["stripe"]  # its condition is met, its keys are missing
+    assert (stripe["available"], stripe["explanation"]["result"]) == (False, True)
+    assert stripe["not_configured"] == "stripe needs publishable_key, secret_key"
     assert invoice["explanation"]["children"][0]["detail"] == "tenant acme is on plan 'free'"
 
 
@@ -314,7 +317,7 @@ def test_an_unknown_slug_is_refused_with_a_suggestion(
     assert response.json() == {
         "slug": [
             "Unknown strategy 'invoise' in 'payments'. Did you mean 'invoice'? "
-            "Choose one of: card, invoice, crypto."
+            "Choose one of: card, stripe, invoice, crypto."
         ],
         "codes": {"slug": ["unknown_strategy"]},
     }

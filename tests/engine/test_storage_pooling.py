@@ -23,10 +23,12 @@ from django_tenants.utils import schema_context
 
 from conditions import Context
 from conditions import cache as switchyard_cache
-from engine.models import Selection, SelectionHistory
+from engine import secrets
+from engine.models import ConfigurationHistory, Selection, SelectionHistory, StrategyConfiguration
 from engine.storage import cache, generations
 from engine.storage.reads import stored_selections
 from engine.storage.writes import write_selection
+from example_site.registries.payments import PaymentGateways
 from tenants.models import Tenant
 from tests.servers import PgBouncer, running_pgbouncer
 
@@ -146,3 +148,52 @@ def test_writes_land_in_the_tenants_schema_whatever_the_pooled_connection_had(
             acme_slug, globex_slug, acme_generation = cursor.fetchone()
     assert (acme_slug, globex_slug) == ("invoice", "crypto")
     assert acme_generation >= 1
+
+
+@pytest.fixture(scope="module")
+def stored_configs(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """Committed Stripe configurations that differ: acme's and globex's keys."""
+    with django_db_blocker.unblock():
+        for schema in ("acme", "globex"):
+            with schema_context(schema):
+                StrategyConfiguration.objects.create(
+                    registry="payments",
+                    slug="stripe",
+                    values={"publishable_key": f"pk_{schema}"},
+                    secrets={"secret_key": secrets.encrypt(f"sk_{schema}_0123456789")},
+                )
+        try:
+            yield
+        finally:
+            for schema in ("acme", "globex"):
+                with schema_context(schema):
+                    StrategyConfiguration.objects.all().delete()
+                    ConfigurationHistory.objects.all().delete()
+            connection.set_schema_to_public()
+
+
+def test_configuration_is_read_and_written_in_the_tenants_schema_whatever_the_pool_had(
+    one_server: PgBouncer, test_database: dict[str, Any], stored_configs: None
+) -> None:
+    acme = Tenant.objects.get(schema_name="acme")
+    with pooled(one_server, test_database) as (ours, other):
+        ours.cursor().close()
+        for _ in range(2):  # cold, then from the cache
+            pollute(other)
+            found = stored_selections(Context(tenant=acme)).config("payments", "stripe")
+            assert found is not None and found.values == {"publishable_key": "pk_acme"}
+        pollute(other)
+        PaymentGateways.configure(
+            "stripe",
+            {"publishable_key": "pk_acme_2", "secret_key": ""},  # blank: keeps acme's secret
+            Context(tenant=acme),
+            via="test",
+        )
+        pollute(other)
+        with connections[POOLED].cursor() as cursor:
+            cursor.execute(
+                'SELECT (SELECT values FROM "acme"."engine_strategyconfiguration"), '
+                '(SELECT values FROM "globex"."engine_strategyconfiguration")'
+            )
+            acme_values, globex_values = cursor.fetchone()
+    assert "pk_acme_2" in str(acme_values) and "pk_globex" in str(globex_values)

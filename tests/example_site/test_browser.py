@@ -208,22 +208,59 @@ def browse(chromium: Any, server: int) -> Iterator[Any]:
         context.close()
 
 
-def test_an_owner_changes_a_strategy_and_sees_the_dashboard_change(browse: Any) -> None:
+def test_an_owner_chooses_a_set_of_channels_and_sees_it_in_force(browse: Any) -> None:
     acme = browse("acme.localhost", "owner")
     acme.go("/")
     assert acme.text("#notification-strategy") == "E-mail"
-    assert acme.text("#notification-reason") == "(the registry's default)"
+    assert acme.text("#notification-reason") == "(a mandatory strategy of the registry)"
     acme.shot("dashboard-acme-owner")
 
     acme.page.click("#settings-link")
-    acme.page.check("#settings-notifications input[value=slack]")
+    channels = "#settings-notifications"
+    # E-mail is mandatory: checked, and its box cannot be unchecked.
+    assert acme.page.is_checked(f"{channels} input[type=checkbox][value=email]")
+    assert acme.page.is_disabled(f"{channels} input[type=checkbox][value=email]")
+    acme.page.check(f"{channels} input[value=slack]")
+    acme.page.fill(f"{channels} input[name=notifications-position-slack]", "1")
+    acme.page.fill(f"{channels} input[name=notifications-position-email]", "2")
     acme.shot("settings-acme-owner")
     acme.page.click("#save-settings")
     assert "Saved Notifications → Slack." in acme.text(".messages")
 
     acme.page.click("text=Dashboard")
-    assert acme.text("#notification-strategy") == "Slack"
+    assert acme.text("#notification-strategy") == "Slack, E-mail"
     assert acme.text("#notification-reason") == "(the tenant's selection)"
+    assert "in force" in acme.text("#notification-slack")
+    assert "in force" in acme.text("#notification-email")
+
+
+def test_an_owner_configures_a_card_processor_and_sees_it_in_force(browse: Any) -> None:
+    acme = browse("acme.localhost", "owner")
+    acme.go("/")
+    assert "stripe needs publishable_key, secret_key" in acme.text("#payment-stripe")
+    acme.page.click("#settings-link")
+    acme.page.check("#settings-payments input[value=stripe]")
+    acme.page.click("#save-settings")  # not configured yet: refused, nothing stored
+    assert "stripe needs publishable_key, secret_key" in acme.text("#settings-payments")
+    acme.page.check("#settings-payments input[value=stripe]")
+    acme.page.fill("#id_payments-stripe-publishable_key", "pk_test_acme_51")
+    acme.page.fill("#id_payments-stripe-secret_key", "sk_test_acme_0123456789")
+    acme.page.fill("#id_payments-stripe-statement_descriptor", "ACME ADD-ONS")
+    acme.shot("settings-acme-configure-stripe")
+    acme.page.click("#save-settings")
+    assert "Saved Payments." in acme.text(".messages")
+
+    acme.page.click("text=Dashboard")
+    assert acme.text("#payment-strategy") == "Card processor (Stripe)"
+    assert acme.text("#payment-reason") == "(the tenant's selection)"
+    shown = acme.text("#payment-config")
+    assert "pk_test_acme_51" in shown and "••••" in shown
+    assert "sk_test_acme" not in acme.page.content()
+    acme.shot("dashboard-acme-stripe")
+    acme.go("/settings/")
+    assert "Stored: ••••6789. Leave blank to keep it." in acme.text("#config-payments-stripe")
+    assert "sk_test_acme" not in acme.page.content()
+    acme.shot("settings-acme-stripe-configured")
 
 
 def test_checkout_charges_through_the_gateway_and_notifies(browse: Any) -> None:

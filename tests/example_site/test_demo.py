@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from django_tenants.utils import schema_context, tenant_context
 
 from conditions import Context
-from engine.models import Selection, SelectionHistory
+from engine.models import Selection, SelectionHistory, StrategyConfiguration
 from engine.storage.writes import write_selection
 from example_site.demo import DEMO_TENANTS, seed_demo
 from example_site.models import Order
@@ -41,6 +41,11 @@ def snapshot() -> dict[str, Any]:
                     Selection.objects.filter(user=None).values_list("registry", "slug")
                 ),
                 "orders": sorted(Order.objects.values_list("product", "quantity", "pricing")),
+                "configurations": sorted(
+                    StrategyConfiguration.objects.filter(user=None).values_list(
+                        "registry", "slug", "secrets"
+                    )
+                ),
             }
     return found
 
@@ -67,15 +72,21 @@ def test_the_demo_seeds_tenants_logins_groups_flags_selections_and_orders(
         "groups": groups,
         "selections": [],
         "orders": [("analytics", 1, "flat"), ("storage", 4, "flat")],
+        "configurations": [],
     }
     assert seeded["globex"]["member_groups"] == ["Finance"]
     assert seeded["globex"]["selections"] == [
         ("exports", "xlsx"),
-        ("notifications", "slack"),
+        ("notifications", "email,slack"),
+        ("payments", "stripe"),
         ("pricing", "volume"),
     ]
     assert seeded["globex"]["orders"] == [("analytics", 12, "volume"), ("support", 2, "volume")]
     assert seeded["initech"]["selections"] == [("payments", "invoice"), ("pricing", "per_seat")]
+    (webhook,) = seeded["initech"]["configurations"]
+    assert webhook[:2] == ("notifications", "webhook")
+    assert webhook[2]["signing_secret"].startswith("gAAAA")  # encrypted, not the demo secret
+    assert [c[:2] for c in seeded["globex"]["configurations"]] == [("payments", "stripe")]
     with schema_context("globex"):
         history = SelectionHistory.objects.get(registry="exports")
         assert (history.via, history.after_slug) == ("seed", "xlsx")

@@ -25,7 +25,7 @@ def _restore_site_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def site_settings(monkeypatch: pytest.MonkeyPatch, **environ: str) -> ModuleType:
     """Return example_site.settings as evaluated with ``environ`` added to the environment."""
-    for name in ("REDIS_URL", "ALLOWED_HOSTS", "REDIS_TIMEOUT"):
+    for name in ("REDIS_URL", "ALLOWED_HOSTS", "REDIS_TIMEOUT", "SWITCHYARD_SECRET_KEYS"):
         monkeypatch.delenv(name, raising=False)
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
@@ -70,6 +70,13 @@ def test_allowed_hosts_come_from_the_environment(monkeypatch: pytest.MonkeyPatch
     assert ".localhost" in site_settings(monkeypatch).ALLOWED_HOSTS  # make demo's default
     site = site_settings(monkeypatch, ALLOWED_HOSTS=".example.com, example.com,")
     assert site.ALLOWED_HOSTS == [".example.com", "example.com"]
+
+
+def test_secret_keys_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    demo = site_settings(monkeypatch).SWITCHYARD["SECRET_KEYS"]
+    assert len(demo) == 1  # make demo's published key
+    site = site_settings(monkeypatch, SWITCHYARD_SECRET_KEYS=" new-key , old-key ,")
+    assert site.SWITCHYARD["SECRET_KEYS"] == ["new-key", "old-key"]
 
 
 def test_redis_gets_short_socket_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,7 +23,7 @@ from example_site.models import Order, OutboxMessage
 from tenants.models import Tenant
 from tests.example_site.sites import fragment, site
 
-SETTINGS = {"payments": "card", "notifications": "email", "exports": "csv", "pricing": "flat"}
+SETTINGS = {"payments": "card", "notifications": ["email"], "exports": "csv", "pricing": "flat"}
 
 
 def settings_form(client: Client, path: str = "/settings/", **changes: str) -> dict[str, Any]:
@@ -41,8 +41,11 @@ def test_the_dashboard_shows_each_registry_in_force_and_why(demo: dict[str, Tena
     html = site(demo["globex"], "member").get("/").content.decode()
     for key in ("payments", "notifications", "exports", "pricing"):
         assert f'<section class="card" id="{key}">' in html
-    assert '<strong id="notification-strategy">Slack</strong>' in html
+    # notifications holds a set: e-mail (mandatory) and the Slack globex chose.
+    assert '<strong id="notification-strategy">E-mail, Slack</strong>' in html
     assert '<span class="muted" id="notification-reason">(the tenant&#x27;s selection)' in html
+    assert "in force" in fragment(html, "notification-email")
+    assert "in force" in fragment(html, "notification-slack")
     assert '<strong id="pricing-strategy">Volume discount</strong>' in html
     assert "in the group Finance" in html
     webhook = fragment(html, "notification-webhook")
@@ -136,15 +139,16 @@ def test_the_owner_sees_only_what_is_available_and_why_not_the_rest(
 def test_the_owner_changes_a_strategy_and_the_dashboard_follows(demo: dict[str, Tenant]) -> None:
     acme = demo["acme"]
     owner = site(acme, "owner")
-    response = owner.post("/settings/", settings_form(owner, notifications="slack"), follow=True)
+    chosen = {"notifications": ["email", "slack"], "notifications-position-slack": "1"}
+    response = owner.post("/settings/", {**settings_form(owner), **chosen}, follow=True)
     assert response.redirect_chain == [("/settings/", 302)]
-    assert "Saved Notifications → Slack." in response.content.decode()
+    assert "Saved Notifications → Slack, E-mail." in response.content.decode()
     with tenant_context(acme):
         stored = Selection.objects.get(registry="notifications", user=None)
-        assert (stored.slug, stored.changed_by.username) == ("slack", "owner")
+        assert (stored.slug, stored.changed_by.username) == ("slack,email", "owner")
         assert SelectionHistory.objects.get(registry="notifications").via == "form"
     html = owner.get("/").content.decode()
-    assert '<strong id="notification-strategy">Slack</strong>' in html
+    assert '<strong id="notification-strategy">Slack, E-mail</strong>' in html
     assert "(the tenant&#x27;s selection)" in fragment(html, "notifications")
 
 
@@ -223,17 +227,18 @@ def test_placing_an_order_charges_it_and_notifies(
     assert f"New order {order.number}" in outbox
 
 
-def test_an_order_on_globex_is_announced_on_slack(demo: dict[str, Tenant]) -> None:
+def test_an_order_on_globex_is_announced_by_email_and_on_slack(demo: dict[str, Tenant]) -> None:
     globex = demo["globex"]
     response = site(globex, "owner").post("/checkout/", {"product": "storage", "quantity": "10"})
     page = site(globex, "owner").get(response["Location"]).content.decode()
     assert "Volume discount 10 % (10+ units)" in fragment(page, "price-lines")
     with tenant_context(globex):
-        (message,) = OutboxMessage.objects.all()
-    assert message.channel == "slack"
+        email, message = OutboxMessage.objects.order_by("pk")
+    # Every channel of the set in force, in its order: e-mail (mandatory), then Slack.
+    assert (email.channel, message.channel) == ("email", "slack")
     assert "Slack" in fragment(page, f"message-{message.pk}")
     assert "&quot;type&quot;: &quot;header&quot;" in fragment(page, f"message-{message.pk}")
-    assert mail.outbox == []
+    assert email.recipient == "orders@globex.example.com"
 
 
 @pytest.mark.parametrize("quantity", ["0", "1001", "two"])
@@ -362,9 +367,9 @@ def test_the_platform_page_shows_the_flags_per_tenant(demo: dict[str, Tenant]) -
 def test_the_dashboard_shows_the_card_network_under_the_payment_method(
     demo: dict[str, Tenant],
 ) -> None:
-    html = site(demo["globex"], "owner").get("/").content.decode()
+    html = site(demo["globex"], "owner").get("/").content.decode()  # pays through Stripe
     assert '<strong id="card-network-strategy">Visa</strong>' in html
-    assert "in force under <code>payments=card</code>" in fragment(html, "card-network-parent")
+    assert "in force under <code>payments=stripe</code>" in fragment(html, "card-network-parent")
     initech = site(demo["initech"], "owner")  # pays by invoice
     initech.post("/settings/", settings_form(initech, payments="invoice"))
     html = initech.get("/").content.decode()

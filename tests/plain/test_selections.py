@@ -86,3 +86,27 @@ def test_queryset_updates_invalidate_too() -> None:
     with committed():
         Selection.objects.update(slug="courier")
     assert stored_selections(Context()).tenant_choice("shipping") == "courier"
+
+
+def test_a_set_is_stored_and_read_warm_with_no_schemas(
+    django_assert_num_queries: Callable[..., Any],
+) -> None:
+    from engine import Registry, Strategy, StrategyNamespace
+    from engine.testing import isolated_registries
+
+    with isolated_registries():
+
+        class Alerts(Registry):
+            key = "alerts"
+            multiple = True
+            mandatory = ("mail",)
+
+        for slug in ("mail", "pager"):
+            type(slug.title(), (Strategy,), {"registry": Alerts, "slug": slug})
+        with settled():
+            Alerts.select(["pager", "mail"], Context())
+        assert Selection.objects.get(registry="alerts").slug == "pager,mail"
+        StrategyNamespace(Context()).get("alerts")  # fills the cache
+        with django_assert_num_queries(0):
+            in_force = StrategyNamespace(Context()).get("alerts")
+        assert [strategy.slug for strategy in in_force] == ["pager", "mail"]

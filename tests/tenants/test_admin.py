@@ -12,7 +12,11 @@ from django_tenants.utils import schema_context, schema_exists, tenant_context
 from tenants.flags import PlatformFlag
 from tenants.models import Tenant
 
-PLATFORM_PAGES = ("/admin/tenants/tenant/", "/admin/tenants/platformflag/", "/admin/waffle/switch/")
+PLATFORM_PAGES = (
+    "/admin/switchyard_tenants/tenant/",
+    "/admin/switchyard_tenants/platformflag/",
+    "/admin/waffle/switch/",
+)
 
 
 @pytest.fixture
@@ -47,7 +51,7 @@ def test_a_tenants_owner_cannot_reach_them_through_the_shared_search_path(
 
 def test_adding_a_tenant_in_the_admin_provisions_it(platform_admin: Client) -> None:
     response = platform_admin.post(
-        "/admin/tenants/tenant/add/",
+        "/admin/switchyard_tenants/tenant/add/",
         {"schema_name": "hooli", "name": "Hooli", "plan": "pro", "domain": "Hooli.Localhost"},
     )
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -61,7 +65,7 @@ def test_the_add_form_shows_what_is_wrong_and_creates_nothing(
     platform_admin: Client, free_tenant: Tenant
 ) -> None:
     response = platform_admin.post(
-        "/admin/tenants/tenant/add/",
+        "/admin/switchyard_tenants/tenant/add/",
         {"schema_name": "acme", "name": "Again", "plan": "pro", "domain": "acme.localhost"},
     )
     assert response.status_code == 200
@@ -74,7 +78,7 @@ def test_the_add_form_shows_what_is_wrong_and_creates_nothing(
 def test_changing_a_plan_in_the_admin_is_validated(
     platform_admin: Client, pro_tenant: Tenant
 ) -> None:
-    url = f"/admin/tenants/tenant/{pro_tenant.pk}/change/"
+    url = f"/admin/switchyard_tenants/tenant/{pro_tenant.pk}/change/"
     form = {
         "name": "Globex",
         "plan": "gold",
@@ -96,11 +100,11 @@ def test_changing_a_plan_in_the_admin_is_validated(
 def test_the_flag_form_picks_tenants_and_plans_from_lists(
     platform_admin: Client, free_tenant: Tenant
 ) -> None:
-    page = platform_admin.get("/admin/tenants/platformflag/add/").content.decode()
+    page = platform_admin.get("/admin/switchyard_tenants/platformflag/add/").content.decode()
     assert 'value="acme"' in page and 'value="enterprise"' in page
     assert "user pk 1 of every tenant would match" in page
     response = platform_admin.post(
-        "/admin/tenants/platformflag/add/",
+        "/admin/switchyard_tenants/platformflag/add/",
         {
             "name": "beta",
             "tenants": ["acme"],
@@ -154,7 +158,7 @@ def inline_form(tenant: Tenant, name: str, **domain: str) -> dict[str, str]:
 def test_the_domain_inline_refuses_what_provisioning_refuses(
     platform_admin: Client, pro_tenant: Tenant, domain: str, message: str
 ) -> None:
-    url = f"/admin/tenants/tenant/{pro_tenant.pk}/change/"
+    url = f"/admin/switchyard_tenants/tenant/{pro_tenant.pk}/change/"
     before = sorted(pro_tenant.domains.values_list("domain", flat=True))
     response = platform_admin.post(url, inline_form(pro_tenant, "Globex", domain=domain))
     assert response.status_code == 200
@@ -165,7 +169,7 @@ def test_the_domain_inline_refuses_what_provisioning_refuses(
 def test_the_domain_inline_stores_a_good_domain_normalised(
     platform_admin: Client, pro_tenant: Tenant
 ) -> None:
-    url = f"/admin/tenants/tenant/{pro_tenant.pk}/change/"
+    url = f"/admin/switchyard_tenants/tenant/{pro_tenant.pk}/change/"
     form = inline_form(pro_tenant, "Globex", domain="  Globex2.Localhost ")
     assert platform_admin.post(url, form).status_code == 302
     assert "globex2.localhost" in pro_tenant.domains.values_list("domain", flat=True)
@@ -175,7 +179,7 @@ def test_the_domain_inline_stores_a_good_domain_normalised(
 def test_the_tenant_form_refuses_names_with_characters_that_do_not_print(
     platform_admin: Client, pro_tenant: Tenant, name: str
 ) -> None:
-    url = f"/admin/tenants/tenant/{pro_tenant.pk}/change/"
+    url = f"/admin/switchyard_tenants/tenant/{pro_tenant.pk}/change/"
     form = {"name": name, "plan": "pro", "domains-TOTAL_FORMS": "0", "domains-INITIAL_FORMS": "0"}
     response = platform_admin.post(url, form)
     assert response.status_code == 200
@@ -183,7 +187,7 @@ def test_the_tenant_form_refuses_names_with_characters_that_do_not_print(
     pro_tenant.refresh_from_db()
     assert pro_tenant.name == "Globex"
     added = platform_admin.post(
-        "/admin/tenants/tenant/add/",
+        "/admin/switchyard_tenants/tenant/add/",
         {"schema_name": "hooli", "name": name, "plan": "pro", "domain": "hooli.localhost"},
     )
     assert added.status_code == 200 and "which does not print" in added.content.decode()

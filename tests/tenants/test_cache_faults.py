@@ -85,7 +85,7 @@ def statements(captured: CaptureQueriesContext) -> list[str]:
 
 
 def domain_lookups(captured: CaptureQueriesContext) -> int:
-    return sum('FROM "tenants_domain"' in sql for sql in statements(captured))
+    return sum('FROM "switchyard_tenants_domain"' in sql for sql in statements(captured))
 
 
 def fingerprint_reads(captured: CaptureQueriesContext) -> int:
@@ -282,7 +282,8 @@ def test_the_sql_buckets_are_the_python_buckets(db: None, pro_tenant: Tenant) ->
     Domain.objects.create(domain="bücher.globex.localhost", tenant=pro_tenant, is_primary=False)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT domain, get_byte(decode(md5(domain), 'hex'), 0) FROM public.tenants_domain"
+            "SELECT domain, get_byte(decode(md5(domain), 'hex'), 0) "
+            "FROM public.switchyard_tenants_domain"
         )
         rows = cursor.fetchall()
     assert len(rows) >= 5

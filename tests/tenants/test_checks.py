@@ -20,7 +20,14 @@ def messages(check_id: str, **kwargs: Any) -> list[str]:
     return [m.msg for m in run_checks(**kwargs) if m.id == check_id]
 
 
-OURS = {"switchyard.E101", "switchyard.E102", "switchyard.E103", "switchyard.W101"}
+OURS = {
+    "switchyard.E101",
+    "switchyard.E102",
+    "switchyard.E103",
+    "switchyard.E105",
+    "switchyard.W101",
+    "switchyard.W102",
+}
 
 
 def test_the_example_site_passes_every_tenants_check(db: None) -> None:
@@ -84,3 +91,33 @@ def test_w101_platform_flags_with_a_schema_prefixed_waffle_cache() -> None:
         (found,) = messages("switchyard.W101")
     assert "a platform flag saved in the public admin would stay stale" in found
     assert messages("switchyard.W101") == []
+
+
+@pytest.mark.parametrize(
+    ("hook", "problem"),
+    [
+        ("tier", "the tenant model switchyard_tenants.Tenant has no attribute 'tier'"),
+        ("tenants.plans.nothing", "'tenants.plans.nothing', which cannot be imported"),
+        ("tenants.plans.NAME_TOKEN", "a Pattern, not a function"),
+        (5, 'SWITCHYARD["TENANT_PLAN"] is 5'),
+    ],
+)
+def test_e105_a_plan_hook_that_cannot_work(hook: object, problem: str) -> None:
+    with override_settings(SWITCHYARD={"CACHE": "switchyard", "TENANT_PLAN": hook}):
+        (message,) = messages("switchyard.E105")
+    assert problem in message
+
+
+def test_e105_accepts_an_attribute_or_a_function() -> None:
+    for hook in ("plan", "name", "tenants.plans.plans"):
+        with override_settings(SWITCHYARD={"CACHE": "switchyard", "TENANT_PLAN": hook}):
+            assert messages("switchyard.E105") == []
+
+
+def test_w102_the_tenants_app_by_its_module_name_in_shared_apps(settings: Any) -> None:
+    listed = list(settings.SHARED_APPS)
+    assert messages("switchyard.W102") == []
+    by_module = ["tenants" if app == "tenants.apps.TenantsConfig" else app for app in listed]
+    with override_settings(SHARED_APPS=by_module):
+        (message,) = messages("switchyard.W102")
+    assert "only from the AppConfig path" in message

@@ -427,7 +427,7 @@ def test_no_public_schema_model_of_ours_points_at_users() -> None:
     from django.apps import apps
 
     User = get_user_model()
-    for model in apps.get_app_config("tenants").get_models():
+    for model in apps.get_app_config("switchyard_tenants").get_models():
         related = {field.related_model for field in model._meta.get_fields()}
         assert User not in related, f"{model.__name__} relates to users across schemas"
 

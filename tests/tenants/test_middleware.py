@@ -60,7 +60,7 @@ def test_the_cold_request_looks_the_domain_up_once(pro_tenant: Tenant) -> None:
     with CaptureQueriesContext(connection) as captured:
         get("globex.localhost", "/accounts/login/")
     (lookup,) = statements(captured)
-    assert 'FROM "tenants_domain"' in lookup
+    assert 'FROM "switchyard_tenants_domain"' in lookup
 
 
 def test_the_cached_tenant_is_a_real_tenant(pro_tenant: Tenant) -> None:

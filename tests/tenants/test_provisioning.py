@@ -81,6 +81,19 @@ def test_initial_selections_are_validated_and_stored_via_provisioning(db: None) 
     )
 
 
+def test_an_initial_set_is_given_as_slugs_joined_by_commas(db: None) -> None:
+    tenant = provision_tenant(
+        "hooli",
+        name="Hooli",
+        plan="pro",
+        domain="hooli.localhost",
+        selections={"notifications": "sms,email"},  # a registry holding a set
+    )
+    with tenant_context(tenant):
+        assert Selection.objects.get(registry="notifications").slug == "sms,email"
+    assert engine.resolve("notifications", tenant=tenant).slugs == ("sms", "email")
+
+
 @pytest.fixture
 def nothing_created(db: None) -> Iterator[None]:
     tenants, domains = Tenant.objects.count(), Domain.objects.count()
@@ -167,6 +180,14 @@ def test_every_problem_is_reported_at_once(nothing_created: None) -> None:
         (
             {"payments": "invoice"},
             "payments: Strategy 'invoice' of 'payments' is not available here",
+        ),
+        (
+            {"notifications": "sms,email"},
+            "notifications: Strategy 'sms' of 'notifications' is not available here",
+        ),
+        (
+            {"notifications": ["slack"]},
+            "notifications: 'email' of 'notifications' is mandatory",
         ),
     ],
 )

@@ -25,7 +25,7 @@ from tenants.models import Domain, Tenant
 from tests.asgi_client import asgi_get
 from tests.helpers import make_user
 from tests.redis_server import RedisServer, redis_server  # noqa: F401
-from tests.transactions import committed
+from tests.transactions import committed, settled
 
 
 def payments(request: HttpRequest) -> HttpResponse:
@@ -47,8 +47,15 @@ async def async_payments(request: HttpRequest) -> HttpResponse:
     return HttpResponse(f"{strategy.slug} {hasattr(request, AHEAD)}")
 
 
+def configured(request: HttpRequest) -> HttpResponse:
+    """The strategy in force for payments and the last characters of its secret key."""
+    gateway = request.strategy.payments  # type: ignore[attr-defined]
+    return HttpResponse(f"{gateway.slug} {gateway.config.secret_key[-4:]}")
+
+
 urlpatterns = [
     path("payments/", payments),
+    path("configured/", configured),
     path("async-payments/", async_payments),
     path("write-then-read/", write_then_read),
 ]
@@ -220,3 +227,28 @@ def test_predictions_are_bounded_oldest_first(monkeypatch: pytest.MonkeyPatch) -
     cache.predict("h4.example", None)  # routes nowhere now: no guess left
     assert cache.predicted_schema("h4.example") is None
     cache.forget_predictions()
+
+
+@URLS
+def test_a_warm_request_reading_a_configured_strategy_is_still_one_round_trip(
+    shared_cache: RedisServer, pro_tenant: Tenant, django_assert_num_queries: Any
+) -> None:
+    from conditions import Context
+    from example_site.registries.payments import PaymentGateways
+
+    secret = "sk_test_globex_roundtrip_4242"
+    with settled():  # committed, and its invalidation marker gone (the private Redis)
+        PaymentGateways.configure(
+            "stripe",
+            {"publishable_key": "pk_test_1", "secret_key": secret},
+            Context(tenant=pro_tenant),
+            select=True,
+        )
+    get("globex.localhost", "/configured/")  # cold: everything is cached
+    assert get("globex.localhost", "/configured/") == "stripe 4242"  # the host predicted
+    with django_assert_num_queries(0):
+        sent = commands(shared_cache, lambda: get("globex.localhost", "/configured/"))
+    assert sent == {"mget": 1}
+    client = shared_cache.client()
+    stored = b"".join(client.get(key) or b"" for key in client.keys("*"))
+    assert b"pk_test_1" in stored and secret.encode() not in stored  # the token only

@@ -11,6 +11,7 @@ from django_tenants.utils import schema_context, tenant_context
 
 from conditions import Context
 from conditions import cache as switchyard_cache
+from example_site.registries.notifications import NotificationChannels
 from example_site.strategies import PaymentGateways
 from tenants.models import Tenant
 
@@ -39,6 +40,19 @@ def test_staff_see_each_tenants_strategy_and_whose_choice_it_is(
         in page
     )
     assert "tenant-public" not in page
+
+
+def test_the_page_shows_a_set_in_force(
+    platform_staff: Client, pro_tenant: Tenant, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        NotificationChannels.select(["sms", "email"], Context(tenant=pro_tenant))
+    page = platform_staff.get("/platform/").content.decode()
+    assert '<span class="own">sms,email</span>' in page  # globex's own set
+    data = platform_staff.get("/platform/", {"format": "json"}).json()
+    globex = next(tenant for tenant in data["tenants"] if tenant["tenant"] == "globex")
+    (state,) = [s for s in globex["registries"] if s["registry"] == "notifications"]
+    assert (state["slug"], state["stored"], state["own_choice"]) == ("sms,email", "sms,email", True)
 
 
 def test_the_page_comes_as_json_too(platform_staff: Client, free_tenant: Tenant) -> None:

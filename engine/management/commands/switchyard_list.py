@@ -57,8 +57,10 @@ class Command(SwitchyardCommand):
             "key": registry.key,
             "label": str(registry.label),
             "description": str(registry.description),
-            "default": registry.default,
+            "default": list(registry.defaults()) if registry.multiple else registry.default,
             "user_selectable": registry.user_selectable,
+            "multiple": registry.multiple,
+            "mandatory": list(registry.mandatory) if registry.multiple else [],
             "strategies": [
                 {
                     "slug": strategy.slug,
@@ -86,9 +88,7 @@ class Command(SwitchyardCommand):
         return entry
 
     def write_text(self, entry: dict[str, Any]) -> None:
-        notes = [f"default {entry['default']}" if entry["default"] else "no default"]
-        if entry["user_selectable"]:
-            notes.append("user-selectable")
+        notes = _notes(entry)
         self.stdout.write(
             self.style.MIGRATE_HEADING(f"{entry['key']}")
             + f" — {entry['label']} ({', '.join(notes)})"
@@ -118,3 +118,18 @@ class Command(SwitchyardCommand):
             self.stdout.write(line.rstrip())
         if not entry["strategies"]:
             self.stdout.write("  (no strategies)")
+
+
+def _notes(entry: dict[str, Any]) -> list[str]:
+    """Return what the heading line says about a registry: default, per-user, set."""
+    default = entry["default"]
+    if isinstance(default, list):  # a registry holding a set
+        default = ",".join(default)
+    notes = [f"default {default}" if default else "no default"]
+    if entry["user_selectable"]:
+        notes.append("user-selectable")
+    if entry["multiple"]:
+        notes.append("a set")
+    if entry["mandatory"]:
+        notes.append(f"mandatory {','.join(entry['mandatory'])}")
+    return notes

@@ -1,5 +1,8 @@
 """``manage.py switchyard_select payments invoice --tenant acme [--user U] [--as U]``: store a
-selection, validated exactly as the forms, the admin and the API validate it."""
+selection, validated exactly as the forms, the admin and the API validate it.
+
+``payments=invoice`` is the same; a registry holding a set takes its slugs joined by commas,
+in order: ``notifications=email,slack``."""
 
 from __future__ import annotations
 
@@ -9,12 +12,14 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError, CommandParser
 
 from conditions import Context
+from engine import sets
 from engine.exceptions import NoStrategyAvailable
 from engine.management.base import REFUSED, SwitchyardCommand, usage_error, where
 from engine.models import Selection
 from engine.permissions import can_change_selections, refusal
 from engine.registry import Registry
-from engine.resolution import Resolution
+from engine.set_resolution import AnyResolution
+from engine.storage.writes import validate_set
 from engine.tenancy import tenant_scope
 
 
@@ -26,8 +31,15 @@ class Command(SwitchyardCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("registry", help="The registry key, e.g. payments.")
-        parser.add_argument("slug", nargs="?", help="The strategy to select, e.g. invoice.")
+        parser.add_argument(
+            "registry",
+            help="The registry key, e.g. payments; or key=slug, e.g. notifications=email,slack.",
+        )
+        parser.add_argument(
+            "slug",
+            nargs="?",
+            help="The strategy to select, e.g. invoice; for a set, slugs joined by commas.",
+        )
         self.add_tenant_argument(parser)
         parser.add_argument(
             "--user",
@@ -49,10 +61,13 @@ class Command(SwitchyardCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        slug, clear = options["slug"], options["clear"]
+        key, slug, clear = options["registry"], options["slug"], options["clear"]
+        if "=" in key and slug is None:
+            key, slug = key.split("=", 1)
         if (slug is None) == (not clear):
             raise usage_error("Give either a strategy slug to select or --clear, not both.")
-        registry = self.registry(options["registry"])
+        registry = self.registry(key)
+        value: Any = sets.as_submitted(registry, slug)
         tenant = self.tenant(options["tenant"])
         with tenant_scope(tenant):
             user = self.user(options["user"], tenant)
@@ -67,9 +82,9 @@ class Command(SwitchyardCommand):
                     if not options["dry_run"]:
                         registry.deselect(context, user, changed_by=actor, via="command")
                 elif options["dry_run"]:
-                    registry.validate_selection(slug, context, user)
+                    _validate(registry, value, context, user, before)
                 else:
-                    registry.select(slug, context, user, changed_by=actor, via="command")
+                    registry.select(value, context, user, changed_by=actor, via="command")
             except ValidationError as error:
                 raise CommandError(
                     f"Nothing was stored: {' '.join(error.messages)}", returncode=REFUSED
@@ -96,9 +111,18 @@ def _stored(registry: type[Registry], user: Any) -> str | None:
     )
 
 
+def _validate(
+    registry: type[Registry], value: Any, context: Context, user: Any, stored: str | None
+) -> None:
+    if registry.multiple:
+        validate_set(registry, value, context, user, keep=sets.split(stored))
+    else:
+        registry.validate_selection(value, context, user)
+
+
 def _in_force(registry: type[Registry], context: Context) -> str:
     try:
-        resolution: Resolution = registry.resolve(context)
+        resolution: AnyResolution = registry.resolve(context)
     except NoStrategyAvailable as error:
         return f"nothing ({error})"
     return f"{resolution.slug} ({resolution.reason.description})"

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from conditions.naming import echo
 from tenants.provisioning import provision_tenant
+from tenants.tenant_model import plan_or_none, tenant_name
 from tenants.validators import normalize_domain
 
 
@@ -19,8 +20,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("schema_name", help="Schema name: lowercase letters, digits, '_'.")
-        parser.add_argument("--name", required=True, help="Display name of the tenant.")
-        parser.add_argument("--plan", required=True, help='One of SWITCHYARD["PLANS"].')
+        parser.add_argument("--name", help="Display name of the tenant (its name field).")
+        parser.add_argument(
+            "--plan",
+            help='One of SWITCHYARD["PLANS"], stored in the field SWITCHYARD["TENANT_PLAN"] names.',
+        )
         parser.add_argument("--domain", required=True, help="Primary host name.")
         parser.add_argument(
             "--select",
@@ -29,19 +33,29 @@ class Command(BaseCommand):
             metavar="REGISTRY=SLUG",
             help="An initial selection, validated for the new tenant (repeatable).",
         )
+        parser.add_argument(
+            "--field",
+            action="append",
+            default=[],
+            metavar="FIELD=VALUE",
+            help="Another field of your tenant model, validated by the model (repeatable).",
+        )
         parser.add_argument("--created-by", default="", help="Who asked for the tenant.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        selections = dict(_selection(text) for text in options["select"])
+        selections = dict(_pair(text, "--select", "payments=invoice") for text in options["select"])
+        fields = dict(_pair(text, "--field", "region=eu") for text in options["field"])
+        for option in ("name", "plan"):
+            if options[option] is not None:
+                fields[option] = options[option]
         started = time.perf_counter()
         try:
             tenant = provision_tenant(
                 options["schema_name"],
-                name=options["name"],
-                plan=options["plan"],
                 domain=options["domain"],
                 selections=selections,
                 created_by=options["created_by"] or None,
+                **fields,
             )
         except ValidationError as error:
             lines = (
@@ -57,14 +71,16 @@ class Command(BaseCommand):
         elapsed = (time.perf_counter() - started) * 1000
         self.stdout.write(
             self.style.SUCCESS(
-                f"Provisioned tenant {tenant.schema_name!r} ({tenant.name}, plan {tenant.plan}) "
+                f"Provisioned tenant {tenant.schema_name!r} ({tenant_name(tenant)}, "
+                f"plan {plan_or_none(tenant)}) "
                 f"at {normalize_domain(options['domain'])} in {elapsed:.0f} ms."
             )
         )
 
 
-def _selection(text: str) -> tuple[str, str]:
-    key, separator, slug = text.partition("=")
-    if not separator or not key or not slug:
-        raise CommandError(f"--select {echo(text)}: expected REGISTRY=SLUG, e.g. payments=invoice")
-    return key.strip(), slug.strip()
+def _pair(text: str, option: str, example: str) -> tuple[str, str]:
+    key, separator, value = text.partition("=")
+    if not separator or not key or not value:
+        expected = "REGISTRY=SLUG" if option == "--select" else "FIELD=VALUE"
+        raise CommandError(f"{option} {echo(text)}: expected {expected}, e.g. {example}")
+    return key.strip(), value.strip()

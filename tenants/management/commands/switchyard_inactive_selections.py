@@ -4,10 +4,9 @@ import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db.models import QuerySet
+from django_tenants.utils import get_tenant_model
 
 from conditions.naming import suggestion
-from tenants.models import Tenant
 from tenants.reports import all_tenants, inactive_selections
 
 
@@ -42,11 +41,13 @@ class Command(BaseCommand):
         self.stdout.write(f"{len(found)} selection(s) not in force in {len(tenants)} tenants.")
 
 
-def _tenants(schema_names: list[str]) -> list[Tenant]:
-    rows: QuerySet[Tenant] = Tenant.objects.filter(schema_name__in=schema_names)
-    tenants = {tenant.schema_name: tenant for tenant in rows}
+def _tenants(schema_names: list[str]) -> list[Any]:
+    manager = get_tenant_model()._default_manager
+    tenants = {
+        tenant.schema_name: tenant for tenant in manager.filter(schema_name__in=schema_names)
+    }
     for name in schema_names:
         if name not in tenants:
-            known = Tenant.objects.values_list("schema_name", flat=True)
+            known = manager.values_list("schema_name", flat=True)
             raise CommandError(f"No tenant has the schema name {name!r}.{suggestion(name, known)}")
     return [tenants[name] for name in schema_names]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from typing import Any
 
+import pytest
 from django.core import mail
-from django.utils.crypto import salted_hmac
+from django.core.exceptions import ValidationError
 from django_tenants.utils import tenant_context
 
 from conditions import Context
@@ -34,9 +37,10 @@ def paid_order(tenant: Tenant) -> Order:
     )
 
 
-def test_the_registry_offers_email_by_default() -> None:
+def test_the_registry_holds_a_set_with_email_always_in_it() -> None:
     assert NotificationChannels.key == "notifications"
-    assert NotificationChannels.default == "email"
+    assert NotificationChannels.multiple is True
+    assert NotificationChannels.mandatory == ("email",)
     assert NotificationChannels.slugs() == ("email", "sms", "slack", "webhook")
 
 
@@ -97,23 +101,44 @@ def test_slack_records_the_block_kit_message(pro_tenant: Tenant) -> None:
     assert message.payload["text"] == message.body
 
 
+def configure_webhook(tenant: Tenant, url: str, secret: str) -> None:
+    NotificationChannels.configure(
+        "webhook", {"url": url, "signing_secret": secret}, Context(tenant=tenant), via="test"
+    )
+
+
 def test_a_webhook_is_signed_with_the_tenants_secret_and_not_sent(
-    enterprise_tenant: Tenant, free_tenant: Tenant
+    enterprise_tenant: Tenant, pro_tenant: Tenant
 ) -> None:
     order = paid_order(enterprise_tenant)
+    secret = "whsec_initech_0123456789"
+    configure_webhook(enterprise_tenant, "https://hooks.initech.example/orders", secret)
     with tenant_context(enterprise_tenant):
-        message = Webhook(Context(tenant=enterprise_tenant)).notify(order)
-    assert message.recipient == "https://initech.example.com/hooks/orders"
+        NotificationChannels.select("webhook", Context(tenant=enterprise_tenant))
+        webhook = NotificationChannels.resolve(Context(tenant=enterprise_tenant)).strategy
+        assert isinstance(webhook, Webhook)
+        message = webhook.notify(order)
+    assert message.recipient == "https://hooks.initech.example/orders"
     event = json.loads(message.body)
     assert event["event"] == "order.placed"
     assert event["order"]["total"] == "49.00"
     headers = message.payload["headers"]
-    expected = salted_hmac("example_site.webhooks:initech", message.body, algorithm="sha256")
-    assert headers["X-Switchyard-Signature"] == f"sha256={expected.hexdigest()}"
-    # Another tenant signs the same body differently: a leaked signature proves nothing.
-    other = Webhook(Context(tenant=free_tenant)).signature(message.body)
-    assert other != headers["X-Switchyard-Signature"]
+    expected = hmac.new(secret.encode(), message.body.encode(), hashlib.sha256).hexdigest()
+    assert headers["X-Switchyard-Signature"] == f"sha256={expected}"
+    assert secret not in json.dumps(message.payload)  # the secret signs, it is never sent
     assert mail.outbox == []
+
+
+def test_a_webhook_needs_its_url_and_secret_and_refuses_plain_http(
+    enterprise_tenant: Tenant,
+) -> None:
+    context = Context(tenant=enterprise_tenant)
+    explained = NotificationChannels.explain(context)["webhook"]
+    assert explained.not_configured == "webhook needs url, signing_secret"
+    with pytest.raises(ValidationError, match="must use https"):
+        configure_webhook(enterprise_tenant, "http://initech.example/hook", "x" * 20)
+    with pytest.raises(ValidationError, match="at least 16"):
+        configure_webhook(enterprise_tenant, "https://initech.example/hook", "short")
 
 
 def test_who_may_use_which_channel(
@@ -121,7 +146,9 @@ def test_who_may_use_which_channel(
 ) -> None:
     PlatformFlag.objects.create(name="slack_alerts", tenant_percent=50)
     offered = {
-        tenant.schema_name: [s.slug for s in NotificationChannels.available(Context(tenant=tenant))]
+        tenant.schema_name: [
+            s.slug for s in NotificationChannels.available(Context(tenant=tenant), configured=False)
+        ]
         for tenant in (free_tenant, pro_tenant, enterprise_tenant)
     }
     assert offered == {
@@ -129,6 +156,9 @@ def test_who_may_use_which_channel(
         "globex": ["email", "sms", "slack"],  # outside the webhooks rollout
         "initech": ["email", "sms", "webhook"],  # outside the flag's half
     }
+    # The webhook also needs its URL and secret before it is available at all.
+    ready = NotificationChannels.available(Context(tenant=enterprise_tenant))
+    assert [s.slug for s in ready] == ["email", "sms"]
     rollout = Webhook.condition.explain(Context(tenant=pro_tenant)).children[1]
     assert (rollout.text, rollout.detail) == (
         "rollout:50,salt=webhooks-1",

@@ -18,7 +18,7 @@ from tests.example_site.sites import make_order
 def test_the_registry_keeps_its_key_default_and_slugs() -> None:
     assert PaymentGateways.key == "payments"
     assert PaymentGateways.default == "card"
-    assert PaymentGateways.slugs() == ("card", "invoice", "crypto")
+    assert PaymentGateways.slugs() == ("card", "stripe", "invoice", "crypto")
 
 
 def test_a_card_is_charged_at_once_with_a_stable_reference(
