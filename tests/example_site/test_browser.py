@@ -225,7 +225,7 @@ def test_an_owner_chooses_a_set_of_channels_and_sees_it_in_force(browse: Any) ->
     acme.page.fill(f"{channels} input[name=notifications-position-email]", "2")
     acme.shot("settings-acme-owner")
     acme.page.click("#save-settings")
-    assert "Saved Notifications → Slack." in acme.text(".messages")
+    assert "Saved Notifications → Slack, E-mail." in acme.text(".messages")
 
     acme.page.click("text=Dashboard")
     assert acme.text("#notification-strategy") == "Slack, E-mail"
@@ -248,7 +248,7 @@ def test_an_owner_configures_a_card_processor_and_sees_it_in_force(browse: Any) 
     acme.page.fill("#id_payments-stripe-statement_descriptor", "ACME ADD-ONS")
     acme.shot("settings-acme-configure-stripe")
     acme.page.click("#save-settings")
-    assert "Saved Payments." in acme.text(".messages")
+    assert "Saved Payments → Card processor (Stripe)." in acme.text(".messages")
 
     acme.page.click("text=Dashboard")
     assert acme.text("#payment-strategy") == "Card processor (Stripe)"
@@ -356,7 +356,7 @@ def test_the_card_network_follows_the_payment_method(browse: Any) -> None:
     initech.page.click("#settings-link")
     initech.page.check("#settings-payments input[value=invoice]")
     initech.page.click("#save-settings")
-    assert "Saved Payments → Invoice (net 30)." in initech.text(".messages")
+    assert "Payments → Invoice (net 30)." in initech.text(".messages")
 
 
 def test_a_member_chooses_their_own_export_format(browse: Any) -> None:
