@@ -223,6 +223,9 @@ def test_an_owner_chooses_a_set_of_channels_and_sees_it_in_force(browse: Any) ->
     acme.page.check(f"{channels} input[value=slack]")
     acme.page.fill(f"{channels} input[name=notifications-position-slack]", "1")
     acme.page.fill(f"{channels} input[name=notifications-position-email]", "2")
+    # Blur the number input first: after a full-page screenshot Chromium swallowed the click
+    # that would have taken the focus from it (no submission at all).
+    acme.page.locator(f"{channels} input[name=notifications-position-email]").blur()
     acme.shot("settings-acme-owner")
     acme.page.click("#save-settings")
     assert "Saved Notifications → Slack, E-mail." in acme.text(".messages")

@@ -82,7 +82,11 @@ def test_the_demo_seeds_tenants_logins_groups_flags_selections_and_orders(
         ("pricing", "volume"),
     ]
     assert seeded["globex"]["orders"] == [("analytics", 12, "volume"), ("support", 2, "volume")]
-    assert seeded["initech"]["selections"] == [("payments", "invoice"), ("pricing", "per_seat")]
+    assert seeded["initech"]["selections"] == [
+        ("notifications", "email,webhook"),  # the webhook configured first, then selected
+        ("payments", "invoice"),
+        ("pricing", "per_seat"),
+    ]
     (webhook,) = seeded["initech"]["configurations"]
     assert webhook[:2] == ("notifications", "webhook")
     assert webhook[2]["signing_secret"].startswith("gAAAA")  # encrypted, not the demo secret

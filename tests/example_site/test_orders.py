@@ -29,7 +29,7 @@ def test_an_order_uses_the_tenants_pricing_gateway_and_channel(
             strategies, get_product("support"), 3, placed_by=user(initech, "owner")
         )
         stored = Order.objects.get(pk=order.pk)
-        (message,) = OutboxMessage.objects.filter(order=order)
+        messages = list(OutboxMessage.objects.filter(order=order).order_by("channel"))
     assert stored.pricing == "per_seat"
     assert stored.price_lines == [["3 x Priority support, 2 seats at 25.00", 15000]]
     assert (stored.total_cents, stored.payment_method, stored.payment_status) == (
@@ -40,7 +40,11 @@ def test_an_order_uses_the_tenants_pricing_gateway_and_channel(
     assert stored.payment_reference == f"INV-{stored.placed_at:%Y}-{stored.pk:05d}"
     assert stored.receipt == "Invoiced 150.00, due in 30 days"
     assert stored.due_on is not None
-    assert (message.channel, message.recipient) == ("email", "orders@initech.example.com")
+    # Initech's set: e-mail (mandatory) and its configured webhook.
+    assert [(message.channel, message.recipient) for message in messages] == [
+        ("email", "orders@initech.example.com"),
+        ("webhook", "https://initech.example.com/hooks/orders"),
+    ]
     assert [sent.subject for sent in mail.outbox] == [f"New order {order.number}"]
 
 

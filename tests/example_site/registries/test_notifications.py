@@ -114,8 +114,8 @@ def test_a_webhook_is_signed_with_the_tenants_secret_and_not_sent(
     secret = "whsec_initech_0123456789"
     configure_webhook(enterprise_tenant, "https://hooks.initech.example/orders", secret)
     with tenant_context(enterprise_tenant):
-        NotificationChannels.select("webhook", Context(tenant=enterprise_tenant))
-        webhook = NotificationChannels.resolve(Context(tenant=enterprise_tenant)).strategy
+        NotificationChannels.select(["email", "webhook"], Context(tenant=enterprise_tenant))
+        email, webhook = NotificationChannels.resolve(Context(tenant=enterprise_tenant)).strategy
         assert isinstance(webhook, Webhook)
         message = webhook.notify(order)
     assert message.recipient == "https://hooks.initech.example/orders"
