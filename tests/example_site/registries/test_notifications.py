@@ -115,8 +115,8 @@ def test_a_webhook_is_signed_with_the_tenants_secret_and_not_sent(
     configure_webhook(enterprise_tenant, "https://hooks.initech.example/orders", secret)
     with tenant_context(enterprise_tenant):
         NotificationChannels.select(["email", "webhook"], Context(tenant=enterprise_tenant))
-        _email, webhook = NotificationChannels.resolve(Context(tenant=enterprise_tenant)).strategy
-        assert isinstance(webhook, Webhook)
+        email, webhook = NotificationChannels.resolve(Context(tenant=enterprise_tenant)).strategy
+        assert isinstance(email, Email) and isinstance(webhook, Webhook)
         message = webhook.notify(order)
     assert message.recipient == "https://hooks.initech.example/orders"
     event = json.loads(message.body)
