@@ -140,6 +140,9 @@ def _judge(
         return None
     strategy = registry.get(slug)
     context = namespace.context
+    parent = namespace.parent(key, tenant_level=user_pk is None)
+    if parent is not None and not parent.serves(strategy):
+        return inactive(UNAVAILABLE, parent.text, current)  # kept until the parent serves it
     if not is_available(strategy, context):
         text = f"{explain_strategy(strategy, context).text} is not met"
         return inactive(UNAVAILABLE, text, current)

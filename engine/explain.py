@@ -10,10 +10,12 @@ from engine.config import needs_text
 from engine.exceptions import NoStrategyAvailable
 from engine.resolution import (
     NOTHING_STORED,
+    ParentInForce,
     Skipped,
     StoredSelections,
     configuration,
     explain_strategy,
+    parent_in_force,
 )
 from engine.set_resolution import AnyResolution, resolve_any
 
@@ -65,12 +67,14 @@ class StrategyExplanation:
 
 @dataclass(frozen=True)
 class RegistryExplanation:
-    """Every strategy of a registry explained, plus the resolution (or why there is none)."""
+    """Every strategy of a registry explained, plus the resolution (or why there is none);
+    ``parent`` is the parent strategy a child registry was judged under."""
 
     registry: type[Registry]
     strategies: tuple[StrategyExplanation, ...]
     resolution: AnyResolution | None
     error: NoStrategyAvailable | None = None
+    parent: ParentInForce | None = None
 
     @property
     def skipped(self) -> tuple[Skipped, ...]:
@@ -106,6 +110,8 @@ class RegistryExplanation:
             head = f"{key}: {slug} ({self.resolution.reason.description})"
         else:
             head = f"{key}: no strategy is available"
+        if self.parent is not None:
+            head += f" [under {self.parent.key}={self.parent.slug or 'nothing'}]"
         lines = [head, *(f"  skipped: {skip}" for skip in self.skipped)]
         for entry in self.strategies:
             lines.extend(entry.lines())
@@ -119,6 +125,11 @@ class RegistryExplanation:
             "registry": self.registry.key,
             "in_force": self.resolution.as_dict() if self.resolution is not None else None,
             "error": str(self.error) if self.error is not None else None,
+            "parent": (
+                {"registry": self.parent.key, "slug": self.parent.slug}
+                if self.parent is not None
+                else None
+            ),
             "skipped": [skip.as_dict() for skip in self.skipped],
             "strategies": [entry.as_dict() for entry in self.strategies],
         }
@@ -129,24 +140,28 @@ def explain(
     context: Context,
     stored: StoredSelections = NOTHING_STORED,
     resolution: AnyResolution | None = None,
+    parent: ParentInForce | None = None,
 ) -> RegistryExplanation:
     """Explain every strategy of ``registry`` in ``context`` (reusing ``resolution`` if given).
 
-    Pure, like ``engine.resolution``: ``stored`` is what the tenant and user stored.
+    Pure, like ``engine.resolution``: ``stored`` is what the tenant and user stored; ``parent``
+    is a child registry's parent strategy in force (None: resolved here from the same inputs).
     """
+    if parent is None:
+        parent = parent_in_force(registry, context, stored)
     error: NoStrategyAvailable | None = None
     if resolution is None:
         try:
-            resolution = resolve_any(registry, context, stored)
+            resolution = resolve_any(registry, context, stored, parent=parent)
         except NoStrategyAvailable as raised:
             error = raised
     in_force = set(resolution.strategy_classes) if resolution is not None else set()
     entries = []
     for strategy in registry.strategies():
-        explanation = explain_strategy(strategy, context)
+        explanation = explain_strategy(strategy, context, parent)
         absent = configuration(strategy, context, stored).missing
         usable = explanation.result is True and not absent
         entries.append(
             StrategyExplanation(strategy, usable, strategy in in_force, explanation, absent)
         )
-    return RegistryExplanation(registry, tuple(entries), resolution, error)
+    return RegistryExplanation(registry, tuple(entries), resolution, error, parent)

@@ -3,8 +3,10 @@
 The order: the user's own selection (only if the registry is ``user_selectable`` and the
 context has an authenticated user) → the tenant's selection → the registry's ``default`` →
 the first available strategy by ``(priority, slug)`` → ``NoStrategyAvailable``. Every
-candidate must pass its condition. A stored slug that is unknown or unavailable is skipped
-(and stays stored: it comes back when it is allowed again); the resolution records why.
+candidate must pass its condition and, in a child registry, serve the parent strategy in force
+(``ParentInForce``: the parent registry resolved for the same context). A stored slug that is
+unknown or unavailable is skipped (and stays stored: it comes back when it is allowed again);
+the resolution records why.
 
 A registry holding a set (``multiple = True``) is resolved by ``engine.set_resolution``.
 
@@ -28,7 +30,7 @@ from django.core.exceptions import SynchronousOnlyOperation
 
 from conditions import Condition, Context, Explanation
 from engine.config import ConfigValues, StoredConfig, config_class, judge, needs_text
-from engine.exceptions import NoStrategyAvailable
+from engine.exceptions import NoStrategyAvailable, RegistrationError, UnknownRegistry
 
 if TYPE_CHECKING:
     from engine.registry import Registry
@@ -117,6 +119,32 @@ class SkipReason(enum.StrEnum):
     UNAVAILABLE = "unavailable"
     OVER_LIMIT = "over_limit"
     NOT_CONFIGURED = "not_configured"
+    NOT_UNDER_PARENT = "not_under_parent"
+
+
+@dataclass(frozen=True)
+class ParentInForce:
+    """The parent registry's strategy a child registry is judged under (``slug`` None: none)."""
+
+    key: str
+    slug: str | None
+
+    @property
+    def text(self) -> str:
+        """Why a child strategy that does not serve this parent is not valid, in words."""
+        if self.slug is None:
+            return f"not valid: {self.key} has no strategy in force"
+        return f"not valid under {self.key}={self.slug}"
+
+    def serves(self, strategy: type[Strategy]) -> bool:
+        """Return whether ``strategy`` (of the child registry) is valid under this parent."""
+        if self.slug is None:
+            return False
+        return strategy.parents is None or self.slug in strategy.parents
+
+    def explanation(self) -> Explanation:
+        """Return the unmet node that ``explain()`` shows for a strategy not valid here."""
+        return Explanation(self.text, False)
 
 
 @dataclass(frozen=True)
@@ -133,6 +161,8 @@ class Skipped:
     def __str__(self) -> str:
         if self.why is SkipReason.UNKNOWN_SLUG:
             return f"{self.source.description} {self.slug!r} is not a registered strategy"
+        if self.why is SkipReason.NOT_UNDER_PARENT and self.explanation is not None:
+            return f"{self.source.description} {self.slug!r} is {self.explanation.text}"
         if self.why is SkipReason.OVER_LIMIT:
             return f"{self.source.description} {self.slug!r} is over the registry's max_selected"
         if self.why is SkipReason.NOT_CONFIGURED:
@@ -219,8 +249,13 @@ def is_available(strategy: type[Strategy], context: Context) -> bool:
         return False
 
 
-def available(strategies: tuple[type[Strategy], ...], context: Context) -> list[type[Strategy]]:
-    """Return those of ``strategies`` whose condition is met in ``context``, in order."""
+def available(
+    strategies: tuple[type[Strategy], ...], context: Context, parent: ParentInForce | None = None
+) -> list[type[Strategy]]:
+    """Return those of ``strategies`` whose condition is met in ``context``, in order (and, for
+    a child registry's, that serve ``parent``)."""
+    if parent is not None:
+        strategies = tuple(strategy for strategy in strategies if parent.serves(strategy))
     if not forced_conditions.get():
         try:
             # The hot path: conditions fail closed themselves (a raising leaf is "not met").
@@ -234,8 +269,17 @@ def available(strategies: tuple[type[Strategy], ...], context: Context) -> list[
     return [strategy for strategy in strategies if is_available(strategy, context)]
 
 
-def explain_strategy(strategy: type[Strategy], context: Context) -> Explanation:
-    """Return the explanation of ``strategy``'s condition; an error becomes an unmet node."""
+def explain_strategy(
+    strategy: type[Strategy], context: Context, parent: ParentInForce | None = None
+) -> Explanation:
+    """Return the explanation of ``strategy``'s condition; an error becomes an unmet node.
+
+    A child strategy that does not serve ``parent`` is an unmet node saying so ("not valid
+    under payments=invoice"), its condition's explanation below it.
+    """
+    if parent is not None and not parent.serves(strategy):
+        own = explain_strategy(strategy, context)
+        return Explanation(parent.text, False, children=(own,))
     condition = condition_of(strategy)
     try:
         return condition.explain(context)
@@ -252,19 +296,20 @@ def resolve(
     stored: StoredSelections = NOTHING_STORED,
     *,
     tenant_level: bool = False,
+    parent: ParentInForce | None = None,
 ) -> Resolution:
     """Return the strategy of ``registry`` in force for ``context``, given what is ``stored``.
 
     ``tenant_level`` leaves the user's own selection out: what applies to the tenant (and to
-    a user without a choice of their own), as the tenant's settings form shows it.
+    a user without a choice of their own), as the tenant's settings form shows it. For a child
+    registry ``parent`` is the parent strategy in force (``engine.namespace`` passes its
+    memoised one); None resolves the parent here, from the same inputs.
     """
-    if registry.multiple:
-        raise TypeError(f"{registry.key!r} holds a set: use resolve_set() (or resolve_any())")
-    forced = forced_strategies.get()
-    if forced and registry.key in forced:
-        chosen = registry.get(forced[registry.key])
-        config = configuration(chosen, context, stored, tenant_level)
-        return _resolution(registry, chosen, context, Reason.OVERRIDDEN, [], config)
+    overridden = _overridden(registry, context, stored, tenant_level)
+    if overridden is not None:
+        return overridden
+    if parent is None:
+        parent = parent_in_force(registry, context, stored, tenant_level=tenant_level)
 
     members = registry._members  # one consistent state, even if a class is defined meanwhile
     by_slug = members.by_slug
@@ -278,21 +323,87 @@ def resolve(
         if strategy is None:
             skipped.append(Skipped(source, slug, SkipReason.UNKNOWN_SLUG))
             continue
-        skip, judged = _judge(source, strategy, context, stored, tenant_level)
+        skip, judged = _judge(source, strategy, context, stored, tenant_level, parent)
         if skip is None:
             return _resolution(registry, strategy, context, source, skipped, judged)
         skipped.append(skip)
 
-    for strategy in members.ordered:
+    for strategy in _serving(members.ordered, parent):
         if strategy.slug not in tried and is_available(strategy, context):
             config = configuration(strategy, context, stored, tenant_level)
             if not config.missing:
                 return _resolution(registry, strategy, context, Reason.FALLBACK, skipped, config)
 
     explanations = [
-        (strategy.slug, explain_strategy(strategy, context)) for strategy in members.ordered
+        (strategy.slug, explain_strategy(strategy, context, parent)) for strategy in members.ordered
     ]
     raise NoStrategyAvailable(registry.key, explanations, skipped)
+
+
+def _serving(
+    strategies: tuple[type[Strategy], ...], parent: ParentInForce | None
+) -> tuple[type[Strategy], ...]:
+    """Return those of ``strategies`` valid under ``parent`` (all of them without a parent)."""
+    if parent is None:
+        return strategies
+    return tuple(strategy for strategy in strategies if parent.serves(strategy))
+
+
+def _overridden(
+    registry: type[Registry], context: Context, stored: StoredSelections, tenant_level: bool
+) -> Resolution | None:
+    """Return the resolution a test forced (``engine.testing.override_strategy``), if any;
+    ``TypeError`` for a set registry (``resolve_set()`` resolves those)."""
+    if registry.multiple:
+        raise TypeError(f"{registry.key!r} holds a set: use resolve_set() (or resolve_any())")
+    forced = forced_strategies.get()
+    if not forced or registry.key not in forced:
+        return None
+    chosen = registry.get(forced[registry.key])
+    config = configuration(chosen, context, stored, tenant_level)
+    return _resolution(registry, chosen, context, Reason.OVERRIDDEN, [], config)
+
+
+def parent_in_force(
+    registry: type[Registry],
+    context: Context,
+    stored: StoredSelections = NOTHING_STORED,
+    *,
+    tenant_level: bool = False,
+) -> ParentInForce | None:
+    """Return the parent strategy ``registry`` is judged under (None: it has no parent).
+
+    The parent is resolved from the same inputs; when nothing of it is available the child has
+    nothing valid either (``ParentInForce.slug`` is None).
+    """
+    if registry.parent is None:
+        return None
+    parent = parent_registry_of(registry)
+    if parent is None:
+        return ParentInForce(registry.parent, None)
+    try:
+        slug: str | None = resolve(parent, context, stored, tenant_level=tenant_level).slug
+    except NoStrategyAvailable:
+        slug = None
+    return ParentInForce(parent.key, slug)
+
+
+def parent_registry_of(registry: type[Registry]) -> type[Registry] | None:
+    """Return ``registry``'s parent registry; None when it is unknown or the parents cycle.
+
+    Both are system check errors (``switchyard.E040``, ``E042``); at run time the child then
+    has nothing valid (fail closed) instead of turning a page into a 500.
+    """
+    try:
+        return registry.parent_registry()
+    except (UnknownRegistry, RegistrationError):
+        logger.warning(
+            "Registry %r has no usable parent registry %r (see manage.py check): "
+            "none of its strategies is valid",
+            registry.key,
+            registry.parent,
+        )
+        return None
 
 
 def _judge(
@@ -301,8 +412,13 @@ def _judge(
     context: Context,
     stored: StoredSelections,
     tenant_level: bool,
+    parent: ParentInForce | None = None,
 ) -> tuple[Skipped | None, Configured | None]:
     """Return why a stored (or default) candidate is skipped, else None and its configuration."""
+    if parent is not None and not parent.serves(strategy):
+        return Skipped(
+            source, strategy.slug, SkipReason.NOT_UNDER_PARENT, parent.explanation()
+        ), None
     if not is_available(strategy, context):
         why = explain_strategy(strategy, context)
         return Skipped(source, strategy.slug, SkipReason.UNAVAILABLE, why), None

@@ -17,6 +17,7 @@ from engine.exceptions import NoStrategyAvailable
 from engine.resolution import (
     NOTHING_STORED,
     Configured,
+    ParentInForce,
     Reason,
     Resolution,
     Skipped,
@@ -96,11 +97,13 @@ def resolve_any(
     stored: StoredSelections = NOTHING_STORED,
     *,
     tenant_level: bool = False,
+    parent: ParentInForce | None = None,
 ) -> AnyResolution:
-    """Return ``resolve_set()`` for a multiple registry, else ``resolve()``."""
+    """Return ``resolve_set()`` for a multiple registry, else ``resolve()`` (a child registry's
+    under ``parent``, the parent strategy in force; see ``engine.resolution.resolve``)."""
     if registry.multiple:
         return resolve_set(registry, context, stored, tenant_level=tenant_level)
-    return resolve(registry, context, stored, tenant_level=tenant_level)
+    return resolve(registry, context, stored, tenant_level=tenant_level, parent=parent)
 
 
 def resolve_set(
