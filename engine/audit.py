@@ -146,6 +146,9 @@ def _judge(
     held = _held_by_platform(registry, slug, context)
     if held is not None:
         return inactive(*held, current)
+    parent = namespace.parent(key, tenant_level=user_pk is None)
+    if parent is not None and not parent.serves(strategy):
+        return inactive(UNAVAILABLE, parent.text, current)  # kept until the parent serves it
     if not is_available(strategy, context):
         text = f"{explain_strategy(strategy, context).text} is not met"
         return inactive(UNAVAILABLE, text, current)

@@ -18,7 +18,8 @@ from engine import discovery, secrets, tenancy
 from engine.conf import SETTING_NAME
 from engine.conf import settings as switchyard_settings
 from engine.config import config_class, secret_names
-from engine.registry import created_registries, qualified_name, registries
+from engine.exceptions import RegistrationError
+from engine.registry import created_registries, lineage, qualified_name, registries
 
 TAG = "switchyard"
 MIDDLEWARE_PATH = "engine.middleware.StrategyMiddleware"
@@ -172,6 +173,86 @@ def check_registries(app_configs: AppConfigs = None, **kwargs: Any) -> list[Chec
                     "slug, in a module that is imported at start-up (an app's strategies.py).",
                     obj=registry,
                     id="switchyard.W006",
+                )
+            )
+    return messages
+
+
+@register(TAG)
+def check_hierarchy(app_configs: AppConfigs = None, **kwargs: Any) -> list[CheckMessage]:
+    """E040: unknown parent registry; E041: unknown parent slug; E042: a cycle; E043: parents
+    declared in a registry without a parent; E044: a set in a hierarchy."""
+    messages: list[CheckMessage] = []
+    current = registries()
+    for key, registry in sorted(current.items()):
+        if registry.parent is not None and registry.parent not in current:
+            messages.append(
+                Error(
+                    f"{qualified_name(registry)}.parent is {registry.parent!r}, which is no "
+                    f"registered registry.{suggestion(registry.parent, current)}",
+                    hint=f"Set {registry.__name__}.parent to one of: "
+                    f"{', '.join(sorted(set(current) - {key}))} (or None).",
+                    obj=registry,
+                    id="switchyard.E040",
+                )
+            )
+            continue
+        try:
+            lineage(registry)
+        except RegistrationError as error:
+            messages.append(
+                Error(
+                    str(error),
+                    hint=f"Change {registry.__name__}.parent (or its parents') to break the cycle.",
+                    obj=registry,
+                    id="switchyard.E042",
+                )
+            )
+            continue
+        parent = current[registry.parent] if registry.parent is not None else None
+        if parent is not None and (registry.multiple or parent.multiple):
+            messages.append(
+                Error(
+                    f"{qualified_name(registry)} is a child of {parent.key!r}, and "
+                    f"{'it' if registry.multiple else repr(parent.key)} holds a set "
+                    "(multiple = True): a hierarchy of sets is not supported.",
+                    hint=f"Remove {registry.__name__}.parent, or make both registries single.",
+                    obj=registry,
+                    id="switchyard.E044",
+                )
+            )
+        messages.extend(_check_parent_slugs(registry, current))
+    return messages
+
+
+def _check_parent_slugs(registry: Any, current: Any) -> list[CheckMessage]:
+    """E041/E043: each strategy's ``parents`` names slugs of its registry's parent."""
+    messages: list[CheckMessage] = []
+    parent = current.get(registry.parent) if registry.parent is not None else None
+    for strategy in registry.strategies():
+        declared = strategy.parents
+        if declared is None:
+            continue
+        if parent is None:
+            messages.append(
+                Error(
+                    f"{qualified_name(strategy)}.parents is {sorted(declared)!r}, but its "
+                    f"registry {registry.key!r} has no parent registry.",
+                    hint=f"Set {registry.__name__}.parent to the registry those slugs belong "
+                    f"to, or remove {strategy.__name__}.parents.",
+                    obj=strategy,
+                    id="switchyard.E043",
+                )
+            )
+            continue
+        for slug in sorted(declared - set(parent.slugs())):
+            messages.append(
+                Error(
+                    f"{qualified_name(strategy)}.parents names {slug!r}, which is not a strategy "
+                    f"of the parent registry {parent.key!r}.{suggestion(slug, parent.slugs())}",
+                    hint=f"Use slugs of {parent.key!r}: {', '.join(parent.slugs()) or 'none'}.",
+                    obj=strategy,
+                    id="switchyard.E041",
                 )
             )
     return messages

@@ -11,11 +11,13 @@ from engine.exceptions import NoStrategyAvailable
 from engine.platform.state import NO_PLATFORM_STATE, PlatformState, Status
 from engine.resolution import (
     NOTHING_STORED,
+    ParentInForce,
     Skipped,
     StoredSelections,
     configuration,
     explain_strategy,
     offered,
+    parent_in_force,
     platform_policy,
 )
 from engine.set_resolution import AnyResolution, resolve_any
@@ -83,12 +85,14 @@ class StrategyExplanation:
 
 @dataclass(frozen=True)
 class RegistryExplanation:
-    """Every strategy of a registry explained, plus the resolution (or why there is none)."""
+    """Every strategy of a registry explained, plus the resolution (or why there is none);
+    ``parent`` is the parent strategy a child registry was judged under."""
 
     registry: type[Registry]
     strategies: tuple[StrategyExplanation, ...]
     resolution: AnyResolution | None
     error: NoStrategyAvailable | None = None
+    parent: ParentInForce | None = None
 
     @property
     def skipped(self) -> tuple[Skipped, ...]:
@@ -124,6 +128,8 @@ class RegistryExplanation:
             head = f"{key}: {slug} ({self.resolution.reason.description})"
         else:
             head = f"{key}: no strategy is available"
+        if self.parent is not None:
+            head += f" [under {self.parent.key}={self.parent.slug or 'nothing'}]"
         lines = [head, *(f"  skipped: {skip}" for skip in self.skipped)]
         for entry in self.strategies:
             lines.extend(entry.lines())
@@ -137,6 +143,11 @@ class RegistryExplanation:
             "registry": self.registry.key,
             "in_force": self.resolution.as_dict() if self.resolution is not None else None,
             "error": str(self.error) if self.error is not None else None,
+            "parent": (
+                {"registry": self.parent.key, "slug": self.parent.slug}
+                if self.parent is not None
+                else None
+            ),
             "skipped": [skip.as_dict() for skip in self.skipped],
             "strategies": [entry.as_dict() for entry in self.strategies],
         }
@@ -148,16 +159,20 @@ def explain(
     stored: StoredSelections = NOTHING_STORED,
     resolution: AnyResolution | None = None,
     platform: PlatformState = NO_PLATFORM_STATE,
+    parent: ParentInForce | None = None,
 ) -> RegistryExplanation:
     """Explain every strategy of ``registry`` in ``context`` (reusing ``resolution`` if given).
 
     Pure, like ``engine.resolution``: ``stored`` is what the tenant and user stored,
-    ``platform`` the platform's state.
+    ``platform`` the platform's state; ``parent`` is a child registry's parent strategy in
+    force (None: resolved here from the same inputs).
     """
+    if parent is None:
+        parent = parent_in_force(registry, context, stored, platform=platform)
     error: NoStrategyAvailable | None = None
     if resolution is None:
         try:
-            resolution = resolve_any(registry, context, stored, platform=platform)
+            resolution = resolve_any(registry, context, stored, platform=platform, parent=parent)
         except NoStrategyAvailable as raised:
             error = raised
     in_force = set(resolution.strategy_classes) if resolution is not None else set()
@@ -165,11 +180,11 @@ def explain(
     allowed = set(offered(registry, context, platform)) if policy is not None else None
     entries = []
     for strategy in registry.strategies():
-        explanation = explain_strategy(strategy, context)
+        explanation = explain_strategy(strategy, context, parent)
         absent = configuration(strategy, context, stored).missing
         status = Status.ACTIVE if policy is None else policy.status(strategy.slug)
         note = "" if policy is None else policy.note(strategy.slug)
-        is_offered = explanation.result is True if allowed is None else strategy in allowed
+        is_offered = explanation.result is True and (allowed is None or strategy in allowed)
         entries.append(
             StrategyExplanation(
                 strategy,
@@ -181,4 +196,4 @@ def explain(
                 note=note,
             )
         )
-    return RegistryExplanation(registry, tuple(entries), resolution, error)
+    return RegistryExplanation(registry, tuple(entries), resolution, error, parent)

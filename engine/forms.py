@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -50,6 +50,9 @@ if TYPE_CHECKING:
 
 Chosen = type[Strategy] | MissingStrategy
 
+# Hides a child registry's choices that do not serve the parent chosen beside them.
+DEPENDENT_CHOICES_SCRIPT = "engine/dependent_choices.js"
+
 NOTE_UNAVAILABLE = "current choice, not available now"
 NOTE_UNREGISTERED = "current choice, no longer registered"
 
@@ -72,6 +75,11 @@ class StrategyChoicesMixin:
         self.user = user
         # The slugs the form started with: they may be submitted unchanged.
         self.current: tuple[str, ...] = ()
+        # A child registry's field whose form also offers the parent (``SelectionsForm``): the
+        # parent field's HTML name, and what returns the parent slug the form is setting (None:
+        # the parent in force). Its choices then depend on the parent chosen beside it.
+        self.parent_field: str | None = None
+        self.parent_slug: Callable[[], str | None] | None = None
 
     @property
     def registry(self) -> type[Registry]:
@@ -82,9 +90,13 @@ class StrategyChoicesMixin:
         return self.context if self.context is not None else Context()
 
     def strategies(self) -> list[type[Strategy]]:
-        """Return the strategies offered: those available in the context, by priority."""
-        return self.registry.available(
-            self.evaluation_context(), configured=not self.configure_here
+        """Return the strategies offered: those available in the context, by priority (a
+        dependent child field: under any parent strategy, the parent being chosen beside it)."""
+        namespace = StrategyNamespace(self.evaluation_context())
+        return namespace.available(
+            self.registry,
+            configured=not self.configure_here,
+            any_parent=self.parent_field is not None,
         )
 
     def kept(self) -> list[str]:
@@ -94,8 +106,10 @@ class StrategyChoicesMixin:
 
     def _choice_list(self) -> list[tuple[str, str]]:
         registry = self.registry
+        dependent = self.parent_field is not None
         choices: list[tuple[str, str]] = [
-            (strategy.slug, _label(strategy)) for strategy in self.strategies()
+            (strategy.slug, _label(strategy, parents=_serves(strategy) if dependent else ""))
+            for strategy in self.strategies()
         ]
         for slug in self.kept():
             if slug in registry:
@@ -121,8 +135,13 @@ class StrategyChoicesMixin:
         """Raise ``ValidationError`` unless ``slug`` may be chosen here (or is kept unchanged)."""
         if slug in self.current:
             return
+        parent = self.parent_slug() if self.parent_slug is not None else None
         self.registry.validate_selection(
-            slug, self.evaluation_context(), self.user, configured=not self.configure_here
+            slug,
+            self.evaluation_context(),
+            self.user,
+            configured=not self.configure_here,
+            parent=parent,
         )
 
     def strategy_for(self, slug: str) -> Chosen:
@@ -161,7 +180,8 @@ class StrategyChoiceField(StrategyChoicesMixin, forms.ChoiceField):
 
     def _choice_list(self) -> list[tuple[str, str]]:
         choices = super()._choice_list()
-        if not self.required:
+        # A dependent field left blank keeps what is stored: no "None" choice to pick.
+        if not self.required and self.parent_field is None:
             choices.insert(0, ("", self.empty_label))
         return choices
 
@@ -183,7 +203,10 @@ class StrategyChoiceField(StrategyChoicesMixin, forms.ChoiceField):
     def has_changed(self, initial: Any, data: Any) -> bool:
         if self.disabled:
             return False
-        return (_display_slug(initial) or "") != self.to_python(data)
+        submitted = self.to_python(data)
+        if not submitted and self.parent_field is not None:
+            return False  # nothing valid under the chosen parent was picked: keep the stored
+        return (_display_slug(initial) or "") != submitted
 
 
 class StrategyMultipleChoiceField(StrategyChoicesMixin, forms.MultipleChoiceField):
@@ -329,8 +352,10 @@ class SelectionsForm(forms.Form):
     tenant's choices of ``context``, or with ``for_user=True`` its user's own
     (``user_selectable`` registries only).
 
-    A field starts at the stored selection, else at the strategy in force. ``save()`` writes
-    the changed fields through ``Registry.select``, all or nothing.
+    A field starts at the stored selection, else at the strategy in force. A child registry
+    comes right after its parent; with both in the form its choices depend on the parent's field
+    (``engine/dependent_choices.js``) and the pair is validated together. ``save()`` writes the
+    changed fields through ``Registry.select``, parents first, all or nothing.
     """
 
     def __init__(
@@ -349,10 +374,11 @@ class SelectionsForm(forms.Form):
         self.user = context.user if for_user else None
         if for_user and not getattr(self.user, "is_authenticated", False):
             raise ValueError("SelectionsForm(for_user=True) needs a context with a signed-in user.")
-        self.registries = self._registries(registries)
+        self.registries = _parents_first(self._registries(registries))
         self.namespace = StrategyNamespace(context)
         stored = self.namespace.stored()
         self.stored: dict[str, str | None] = {}
+        keys = {registry.key for registry in self.registries}
         self.configs: dict[str, dict[str, ConfigEntry]] = {}
         # What save() configures: registry key -> [(slug, the values posted)] (several in a set).
         self.to_configure: dict[str, list[tuple[str, dict[str, Any]]]] = {}
@@ -360,7 +386,8 @@ class SelectionsForm(forms.Form):
             key = registry.key
             slug = stored.user_choice(key) if for_user else stored.tenant_choice(key)
             self.stored[key] = slug
-            self.fields[key] = chooser = self._field(registry, slug)
+            parent = registry.parent if registry.parent in keys else None
+            self.fields[key] = chooser = self._field(registry, slug, parent)
             self.configs[key] = config_forms.config_entries(
                 registry,
                 chooser.strategies(),
@@ -384,7 +411,7 @@ class SelectionsForm(forms.Form):
         return found
 
     def _field(
-        self, registry: type[Registry], stored: str | None
+        self, registry: type[Registry], stored: str | None, parent: str | None = None
     ) -> StrategyChoiceField | StrategySetChoiceField:
         initial: Any = stored if stored is not None else self._in_force(registry)
         field_class: type[StrategyChoiceField | StrategySetChoiceField] = StrategyChoiceField
@@ -400,11 +427,38 @@ class SelectionsForm(forms.Form):
             initial=initial,
         )
         field.configure_here = True
-        if not initial and not registry.available(self.context, configured=False):
+        if parent is not None and isinstance(field, StrategyChoiceField):
+            self._depend(field, parent)
+        if not initial and not field.strategies():
             # Nothing to choose and nothing stored: the registry is shown, not edited.
             field.disabled = True
             field.required = False
         return field
+
+    def _depend(self, field: StrategyChoiceField, parent: str) -> None:
+        """Make a child registry's ``field`` depend on its parent's field in this form."""
+        name = self.add_prefix(parent)
+        field.parent_field = name
+        field.parent_slug = lambda: self._chosen(parent)
+        # Blank is allowed: under a parent nothing serves, there is nothing to pick.
+        field.required = False
+        field.widget.attrs["data-switchyard-parent"] = name
+
+    def _chosen(self, parent: str) -> str | None:
+        """Return the parent slug this form is setting (None: unchanged, the one in force)."""
+        if parent not in self.changed_data:
+            return None
+        value = getattr(self, "cleaned_data", {}).get(parent)
+        slug = _display_slug(value) if value is not None else None
+        return slug if isinstance(slug, str) else None
+
+    @property
+    def media(self) -> forms.Media:
+        """The form's media, and the script re-offering child choices when a parent changes."""
+        media = super().media
+        if any(getattr(field, "parent_field", None) for field in self.fields.values()):
+            media += forms.Media(js=[DEPENDENT_CHOICES_SCRIPT])
+        return media
 
     def _in_force(self, registry: type[Registry]) -> str | None:
         """Return the slug in force for this form's level (the tenant's, or the user's)."""
@@ -519,8 +573,37 @@ class SelectionsForm(forms.Form):
         return registry.select(selected, self.context, self.user, changed_by=changed_by, via=via)
 
 
-def _label(strategy: type[Strategy], note: str = "") -> StrategyLabel:
-    return StrategyLabel(str(strategy.label), str(strategy.description), str(strategy.icon), note)
+def _label(strategy: type[Strategy], note: str = "", parents: str = "") -> StrategyLabel:
+    return StrategyLabel(
+        str(strategy.label), str(strategy.description), str(strategy.icon), note, parents
+    )
+
+
+def _serves(strategy: type[Strategy]) -> str:
+    """Return the parent slugs ``strategy`` serves, as the widget's data attribute holds them."""
+    return "*" if strategy.parents is None else " ".join(sorted(strategy.parents))
+
+
+def _parents_first(found: list[type[Registry]]) -> list[type[Registry]]:
+    """Return ``found`` with each child right after its parent (when both are there)."""
+    keys = {registry.key for registry in found}
+    children: dict[str, list[type[Registry]]] = {}
+    roots = []
+    for registry in found:
+        if registry.parent in keys and registry.parent != registry.key:
+            children.setdefault(registry.parent, []).append(registry)
+        else:
+            roots.append(registry)
+    ordered: list[type[Registry]] = []
+    pending = list(reversed(roots))
+    while pending:
+        registry = pending.pop()
+        if registry in ordered:
+            continue  # a cycle (switchyard.E042) must not loop for ever
+        ordered.append(registry)
+        pending.extend(reversed(children.get(registry.key, [])))
+    # Registries caught in a cycle have no root: keep them, in their order.
+    return ordered + [registry for registry in found if registry not in ordered]
 
 
 def _display_slug(value: Any) -> Any:

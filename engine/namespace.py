@@ -75,11 +75,12 @@ class StrategyNamespace:
         """
         registry = get_registry(key)
         if tenant_level:
-            return self._in_scope(self._resolve, registry, True)
+            return self._in_scope(self._resolve, registry, True, self.parent(registry, True))
         resolution = self._resolutions.get(registry.key)
         if resolution is None:
             try:
-                resolution = self._in_scope(self._resolve, registry, False)
+                parent = self.parent(registry)
+                resolution = self._in_scope(self._resolve, registry, False, parent)
             except NeedsAwait:
                 raise
             except SynchronousOnlyOperation as error:
@@ -87,24 +88,57 @@ class StrategyNamespace:
             self._resolutions[registry.key] = resolution
         return resolution
 
+    def parent(
+        self, key: str | type[Registry], tenant_level: bool = False
+    ) -> resolving.ParentInForce | None:
+        """Return the parent strategy registry ``key`` is judged under (None: no parent).
+
+        The parent's resolution is this namespace's own, memoised: resolving a child and its
+        parent in one request resolves the parent once, from the same one read.
+        """
+        registry = get_registry(key)
+        if registry.parent is None or registry.key in resolving.forced_strategies.get():
+            return None  # no parent, or forced by a test: nothing to judge it under
+        parent = resolving.parent_registry_of(registry)
+        if parent is None:
+            return resolving.ParentInForce(registry.parent, None)
+        try:
+            slug: str | None = self.resolution(parent, tenant_level=tenant_level).slug
+        except NoStrategyAvailable:
+            slug = None
+        return resolving.ParentInForce(parent.key, slug)
+
     def get(self, key: str | type[Registry]) -> Any:
         """Return the strategy in force for registry ``key`` (a tuple of them for a set)."""
         return self.resolution(key).strategy
 
     def available(
-        self, key: str | type[Registry], *, configured: bool = True
+        self,
+        key: str | type[Registry],
+        *,
+        configured: bool = True,
+        any_parent: bool = False,
     ) -> list[type[Strategy]]:
         """Return the strategies of registry ``key`` this request may use, in order.
 
         ``configured=False`` keeps those whose configuration is still missing (``not_configured``):
-        what a form offers to configure and select in one step.
+        what a form offers to configure and select in one step. For a child registry only those
+        valid under the parent strategy in force (``any_parent``: under any).
         """
         registry = get_registry(key)
-        return self._in_scope(self._available, registry, configured)
+        parent = None if any_parent else self.parent(registry)
+        return self._in_scope(self._available, registry, configured, parent)
 
-    def _available(self, registry: type[Registry], configured: bool) -> list[type[Strategy]]:
+    def _available(
+        self,
+        registry: type[Registry],
+        configured: bool,
+        parent: resolving.ParentInForce | None,
+    ) -> list[type[Strategy]]:
         context = self.context
         found = resolving.offered(registry, context, platform_state(context))
+        if parent is not None:
+            found = [strategy for strategy in found if parent.serves(strategy)]
         if not configured or not any(config_class(strategy) for strategy in found):
             return found
         stored = stored_selections(context)
@@ -117,7 +151,7 @@ class StrategyNamespace:
             resolution: AnyResolution | None = self.resolution(registry)
         except NoStrategyAvailable:
             resolution = None  # explain() resolves again to show why
-        return self._in_scope(self._explain, registry, resolution)
+        return self._in_scope(self._explain, registry, resolution, self.parent(registry))
 
     def configuration(
         self, key: str | type[Registry], slug: str, *, tenant_level: bool = False
@@ -179,22 +213,37 @@ class StrategyNamespace:
                 pass  # a condition needs the database after all: one hop
         return await sync_to_async(work)(*args, **kwargs)
 
-    def _resolve(self, registry: type[Registry], tenant_level: bool) -> AnyResolution:
+    def _resolve(
+        self,
+        registry: type[Registry],
+        tenant_level: bool,
+        parent: resolving.ParentInForce | None,
+    ) -> AnyResolution:
         context = self.context
-        if registry.key in resolving.forced_strategies.get():
+        forced = resolving.forced_strategies.get()
+        if registry.key in forced:
             # A strategy forced by a test needs nothing stored (and no database).
-            return resolve_any(registry, context, tenant_level=tenant_level)
+            return resolve_any(registry, context, tenant_level=tenant_level, parent=parent)
         stored = stored_selections(context)  # the round trip that also fetches the stamp
         return resolve_any(
-            registry, context, stored, tenant_level=tenant_level, platform=platform_state(context)
+            registry,
+            context,
+            stored,
+            tenant_level=tenant_level,
+            platform=platform_state(context),
+            parent=parent,
         )
 
     def _explain(
-        self, registry: type[Registry], resolution: AnyResolution | None
+        self,
+        registry: type[Registry],
+        resolution: AnyResolution | None,
+        parent: resolving.ParentInForce | None,
     ) -> RegistryExplanation:
         context = self.context
         stored = stored_selections(context)
-        return explaining.explain(registry, context, stored, resolution, platform_state(context))
+        platform = platform_state(context)
+        return explaining.explain(registry, context, stored, resolution, platform, parent)
 
     def _in_scope(self, work: Callable[..., Any], *args: Any) -> Any:
         foreign = self._foreign

@@ -38,6 +38,7 @@ __all__ = [
     "RegistryMeta",
     "created_registries",
     "get_registry",
+    "lineage",
     "qualified_name",
     "registries",
 ]
@@ -45,7 +46,8 @@ __all__ = [
 KEY_MAX_LENGTH = 100
 # Names of request.strategy's own API: a registry key must not shadow them.
 RESERVED_KEYS = frozenset(
-    {"available", "configuration", "context", "explain", "get", "keys", "resolution", "stored"}
+    {"available", "configuration", "context", "explain", "get", "keys", "parent"}
+    | {"resolution", "stored"}
     | {"aavailable", "aconfiguration", "aexplain", "aget", "aresolution", "astored"}
 )
 
@@ -64,6 +66,7 @@ class RegistryMeta(type):
     _members: Members
     key: str
     multiple: bool
+    parent: str | None
 
     def __init__(cls, name: str, bases: tuple[type, ...], namespace: dict[str, Any]) -> None:
         super().__init__(name, bases, namespace)
@@ -81,6 +84,7 @@ class RegistryMeta(type):
             raise RegistrationError(
                 f"{qualified_name(cls)}.default is {default!r}; expected a strategy slug or None."
             )
+        cls.parent = _parent_key(cls, getattr(cls, "parent", None))
         catalogue.add(cls)  # type: ignore[arg-type]
 
     def __iter__(cls) -> Iterator[type[Strategy]]:
@@ -128,7 +132,9 @@ class Registry(metaclass=RegistryMeta):
     ``default`` (a slug or None) is preferred when no selection is usable; ``user_selectable``
     (default False) lets each user override the tenant's choice. ``multiple = True`` makes it
     hold an ordered set (``default`` then a tuple of slugs), of ``min_selected`` to
-    ``max_selected`` strategies, always with the ``mandatory`` ones.
+    ``max_selected`` strategies, always with the ``mandatory`` ones. ``parent`` (a registry key
+    or class, default None) makes it a child registry: its strategies are valid only under the
+    parent strategies they name in ``parents``.
     """
 
     key: ClassVar[str]
@@ -140,6 +146,7 @@ class Registry(metaclass=RegistryMeta):
     min_selected: ClassVar[int] = 1
     max_selected: ClassVar[int | None] = None
     mandatory: ClassVar[tuple[str, ...]] = ()
+    parent: ClassVar[str | None] = None
     # Templates read registries as classes ({{ registry.label }}) instead of calling them.
     do_not_call_in_templates: ClassVar[bool] = True
 
@@ -162,6 +169,14 @@ class Registry(metaclass=RegistryMeta):
         if isinstance(default, str):
             return (default,)
         return tuple(default) if isinstance(default, list | tuple) else ()
+
+    @classmethod
+    def parent_registry(cls) -> type[Registry] | None:
+        """Return the parent registry (None at the top); ``RegistrationError`` on a cycle."""
+        if cls.parent is None:
+            return None
+        lineage(cls)  # a cycle would make resolution recurse for ever: refuse it here
+        return get_registry(cls.parent)
 
     @classmethod
     def get(cls, slug: str) -> type[Strategy]:
@@ -206,11 +221,20 @@ class Registry(metaclass=RegistryMeta):
 
     @classmethod
     def validate_selection(
-        cls, slug: str, context: Context, user: Any = None, *, configured: bool = True
+        cls,
+        slug: str,
+        context: Context,
+        user: Any = None,
+        *,
+        configured: bool = True,
+        parent: str | None = None,
     ) -> type[Strategy]:
         """Return the strategy ``slug`` if ``context`` may select it, else ``ValidationError``
-        (``configured=False``: whether its configuration is stored is not checked)."""
-        return writes.validate_selection(cls, slug, context, user, configured=configured)
+        (``configured=False``: whether its configuration is stored is not checked; a child's:
+        under the parent in force, or under the parent slug ``parent``)."""
+        return writes.validate_selection(
+            cls, slug, context, user, configured=configured, parent=parent
+        )
 
     @classmethod
     def validate_set(
@@ -345,6 +369,38 @@ class Registry(metaclass=RegistryMeta):
         """Return strategy ``slug``'s configuration in ``context`` (``.values``, ``.missing``),
         read with the selections (one cache round trip)."""
         return StrategyNamespace(context).configuration(cls, slug, tenant_level=tenant_level)
+
+
+def lineage(registry: type[Registry]) -> tuple[type[Registry], ...]:
+    """Return ``registry``'s ancestors, parent first; ``RegistrationError`` if they cycle."""
+    found: list[type[Registry]] = []
+    seen = {registry.key}
+    current = registry
+    while current.parent is not None:
+        if current.parent in seen:
+            chain = " → ".join(
+                [registry.key, *(ancestor.key for ancestor in found), current.parent]
+            )
+            raise RegistrationError(
+                f"The parent registries of {registry.key!r} form a cycle: {chain}; a registry "
+                "cannot be its own ancestor."
+            )
+        current = get_registry(current.parent)
+        seen.add(current.key)
+        found.append(current)
+    return tuple(found)
+
+
+def _parent_key(cls: type, parent: object) -> str | None:
+    """Return the key of a declared ``parent`` (a key, a registry class or None)."""
+    if parent is None or (isinstance(parent, str) and parent):
+        return parent
+    if isinstance(parent, RegistryMeta) and getattr(parent, "key", None):
+        return parent.key
+    raise RegistrationError(
+        f"{qualified_name(cls)}.parent is {parent!r}; expected a registry key (e.g. 'payments'), "
+        "a Registry subclass that sets `key`, or None."
+    )
 
 
 def _validate_key(cls: type, key: object) -> None:

@@ -3,8 +3,10 @@
 The order: the user's own selection (only if the registry is ``user_selectable`` and the
 context has an authenticated user) → the tenant's selection → the registry's ``default`` →
 the first available strategy by ``(priority, slug)`` → ``NoStrategyAvailable``. Every
-candidate must pass its condition. A stored slug that is unknown or unavailable is skipped
-(and stays stored: it comes back when it is allowed again); the resolution records why.
+candidate must pass its condition and, in a child registry, serve the parent strategy in force
+(``ParentInForce``: the parent registry resolved for the same context). A stored slug that is
+unknown or unavailable is skipped (and stays stored: it comes back when it is allowed again);
+the resolution records why.
 
 The platform state (``engine.platform.state``) comes first: a strategy the platform disabled
 is never used (a stored choice of it is skipped with ``disabled_by_platform`` and the
@@ -33,7 +35,7 @@ from django.core.exceptions import SynchronousOnlyOperation
 
 from conditions import Condition, Context, Explanation
 from engine.config import ConfigValues, StoredConfig, config_class, judge, needs_text
-from engine.exceptions import NoStrategyAvailable
+from engine.exceptions import NoStrategyAvailable, RegistrationError, UnknownRegistry
 from engine.platform.state import NO_PLATFORM_STATE, PlatformState, RegistryPolicy, Status
 
 if TYPE_CHECKING:
@@ -125,6 +127,32 @@ class SkipReason(enum.StrEnum):
     RESERVE = "reserve"  # held in reserve while an active strategy is available
     OVER_LIMIT = "over_limit"
     NOT_CONFIGURED = "not_configured"
+    NOT_UNDER_PARENT = "not_under_parent"
+
+
+@dataclass(frozen=True)
+class ParentInForce:
+    """The parent registry's strategy a child registry is judged under (``slug`` None: none)."""
+
+    key: str
+    slug: str | None
+
+    @property
+    def text(self) -> str:
+        """Why a child strategy that does not serve this parent is not valid, in words."""
+        if self.slug is None:
+            return f"not valid: {self.key} has no strategy in force"
+        return f"not valid under {self.key}={self.slug}"
+
+    def serves(self, strategy: type[Strategy]) -> bool:
+        """Return whether ``strategy`` (of the child registry) is valid under this parent."""
+        if self.slug is None:
+            return False
+        return strategy.parents is None or self.slug in strategy.parents
+
+    def explanation(self) -> Explanation:
+        """Return the unmet node that ``explain()`` shows for a strategy not valid here."""
+        return Explanation(self.text, False)
 
 
 @dataclass(frozen=True)
@@ -150,6 +178,8 @@ class Skipped:
                 f"{self.source.description} {self.slug!r} is held in reserve by the platform "
                 "while an active strategy is available"
             )
+        if self.why is SkipReason.NOT_UNDER_PARENT and self.explanation is not None:
+            return f"{self.source.description} {self.slug!r} is {self.explanation.text}"
         if self.why is SkipReason.OVER_LIMIT:
             return f"{self.source.description} {self.slug!r} is over the registry's max_selected"
         if self.why is SkipReason.NOT_CONFIGURED:
@@ -237,8 +267,13 @@ def is_available(strategy: type[Strategy], context: Context) -> bool:
         return False
 
 
-def available(strategies: tuple[type[Strategy], ...], context: Context) -> list[type[Strategy]]:
-    """Return those of ``strategies`` whose condition is met in ``context``, in order."""
+def available(
+    strategies: tuple[type[Strategy], ...], context: Context, parent: ParentInForce | None = None
+) -> list[type[Strategy]]:
+    """Return those of ``strategies`` whose condition is met in ``context``, in order (and, for
+    a child registry's, that serve ``parent``)."""
+    if parent is not None:
+        strategies = tuple(strategy for strategy in strategies if parent.serves(strategy))
     if not forced_conditions.get():
         try:
             # The hot path: conditions fail closed themselves (a raising leaf is "not met").
@@ -289,8 +324,17 @@ def platform_skip(
     return None
 
 
-def explain_strategy(strategy: type[Strategy], context: Context) -> Explanation:
-    """Return the explanation of ``strategy``'s condition; an error becomes an unmet node."""
+def explain_strategy(
+    strategy: type[Strategy], context: Context, parent: ParentInForce | None = None
+) -> Explanation:
+    """Return the explanation of ``strategy``'s condition; an error becomes an unmet node.
+
+    A child strategy that does not serve ``parent`` is an unmet node saying so ("not valid
+    under payments=invoice"), its condition's explanation below it.
+    """
+    if parent is not None and not parent.serves(strategy):
+        own = explain_strategy(strategy, context)
+        return Explanation(parent.text, False, children=(own,))
     condition = condition_of(strategy)
     try:
         return condition.explain(context)
@@ -308,20 +352,23 @@ def resolve(
     *,
     tenant_level: bool = False,
     platform: PlatformState = NO_PLATFORM_STATE,
+    parent: ParentInForce | None = None,
 ) -> Resolution:
     """Return the strategy of ``registry`` in force for ``context``, given what is ``stored``
     and the ``platform`` state.
 
     ``tenant_level`` leaves the user's own selection out: what applies to the tenant (and to
-    a user without a choice of their own), as the tenant's settings form shows it.
+    a user without a choice of their own), as the tenant's settings form shows it. For a child
+    registry ``parent`` is the parent strategy in force (``engine.namespace`` passes its
+    memoised one); None resolves the parent here, from the same inputs.
     """
-    if registry.multiple:
-        raise TypeError(f"{registry.key!r} holds a set: use resolve_set() (or resolve_any())")
-    forced = forced_strategies.get()
-    if forced and registry.key in forced:
-        chosen = registry.get(forced[registry.key])
-        config = configuration(chosen, context, stored, tenant_level)
-        return _resolution(registry, chosen, context, Reason.OVERRIDDEN, [], config)
+    overridden = _overridden(registry, context, stored, tenant_level)
+    if overridden is not None:
+        return overridden
+    if parent is None:
+        parent = parent_in_force(
+            registry, context, stored, tenant_level=tenant_level, platform=platform
+        )
 
     members = registry._members  # one consistent state, even if a class is defined meanwhile
     policy = platform_policy(registry, context, platform)
@@ -333,7 +380,7 @@ def resolve(
         tried.add(slug)
         strategy = members.by_slug.get(slug)
         skip, judged = _judge_candidate(
-            strategy, source, slug, context, stored, tenant_level, policy
+            strategy, source, slug, context, stored, tenant_level, policy, parent
         )
         if skip is None and strategy is not None:
             return _resolution(registry, strategy, context, source, skipped, judged)
@@ -341,26 +388,29 @@ def resolve(
             skipped.append(skip)
 
     fallbacks = members.ordered if policy is None else (*policy.active, *_reserve(policy, context))
-    for strategy in fallbacks:
+    for strategy in _serving(fallbacks, parent):
         if strategy.slug not in tried and is_available(strategy, context):
             config = configuration(strategy, context, stored, tenant_level)
             if not config.missing:
                 return _resolution(registry, strategy, context, Reason.FALLBACK, skipped, config)
 
     explanations = [
-        (strategy.slug, _why_not(strategy, context, policy)) for strategy in members.ordered
+        (strategy.slug, _why_not(strategy, context, policy, parent)) for strategy in members.ordered
     ]
     raise NoStrategyAvailable(registry.key, explanations, skipped)
 
 
 def _why_not(
-    strategy: type[Strategy], context: Context, policy: RegistryPolicy | None
+    strategy: type[Strategy],
+    context: Context,
+    policy: RegistryPolicy | None,
+    parent: ParentInForce | None,
 ) -> Explanation:
     """Return why ``strategy`` is not offered: the platform's word, else its condition."""
     if policy is not None and policy.status(strategy.slug) is Status.DISABLED:
         note = policy.note(strategy.slug)
         return Explanation("disabled by the platform" + (f": {note}" if note else ""), False)
-    return explain_strategy(strategy, context)
+    return explain_strategy(strategy, context, parent)
 
 
 def _judge_candidate(
@@ -371,6 +421,7 @@ def _judge_candidate(
     stored: StoredSelections,
     tenant_level: bool,
     policy: RegistryPolicy | None,
+    parent: ParentInForce | None = None,
 ) -> tuple[Skipped | None, Configured | None]:
     """Return why a candidate is skipped (unknown, held back by the platform, unavailable or
     not configured), else None and its configuration."""
@@ -379,12 +430,81 @@ def _judge_candidate(
     held = platform_skip(policy, slug, context)
     if held is not None:
         return Skipped(source, slug, held[0], note=held[1]), None
-    return _judge(source, strategy, context, stored, tenant_level)
+    return _judge(source, strategy, context, stored, tenant_level, parent)
 
 
 def _reserve(policy: RegistryPolicy, context: Context) -> tuple[type[Strategy], ...]:
     # Reserve strategies are fallbacks only when no active strategy is available at all.
     return () if available(policy.active, context) else policy.reserve
+
+
+def _serving(
+    strategies: tuple[type[Strategy], ...], parent: ParentInForce | None
+) -> tuple[type[Strategy], ...]:
+    """Return those of ``strategies`` valid under ``parent`` (all of them without a parent)."""
+    if parent is None:
+        return strategies
+    return tuple(strategy for strategy in strategies if parent.serves(strategy))
+
+
+def _overridden(
+    registry: type[Registry], context: Context, stored: StoredSelections, tenant_level: bool
+) -> Resolution | None:
+    """Return the resolution a test forced (``engine.testing.override_strategy``), if any;
+    ``TypeError`` for a set registry (``resolve_set()`` resolves those)."""
+    if registry.multiple:
+        raise TypeError(f"{registry.key!r} holds a set: use resolve_set() (or resolve_any())")
+    forced = forced_strategies.get()
+    if not forced or registry.key not in forced:
+        return None
+    chosen = registry.get(forced[registry.key])
+    config = configuration(chosen, context, stored, tenant_level)
+    return _resolution(registry, chosen, context, Reason.OVERRIDDEN, [], config)
+
+
+def parent_in_force(
+    registry: type[Registry],
+    context: Context,
+    stored: StoredSelections = NOTHING_STORED,
+    *,
+    tenant_level: bool = False,
+    platform: PlatformState = NO_PLATFORM_STATE,
+) -> ParentInForce | None:
+    """Return the parent strategy ``registry`` is judged under (None: it has no parent).
+
+    The parent is resolved from the same inputs; when nothing of it is available the child has
+    nothing valid either (``ParentInForce.slug`` is None).
+    """
+    if registry.parent is None:
+        return None
+    parent = parent_registry_of(registry)
+    if parent is None:
+        return ParentInForce(registry.parent, None)
+    try:
+        slug: str | None = resolve(
+            parent, context, stored, tenant_level=tenant_level, platform=platform
+        ).slug
+    except NoStrategyAvailable:
+        slug = None
+    return ParentInForce(parent.key, slug)
+
+
+def parent_registry_of(registry: type[Registry]) -> type[Registry] | None:
+    """Return ``registry``'s parent registry; None when it is unknown or the parents cycle.
+
+    Both are system check errors (``switchyard.E040``, ``E042``); at run time the child then
+    has nothing valid (fail closed) instead of turning a page into a 500.
+    """
+    try:
+        return registry.parent_registry()
+    except (UnknownRegistry, RegistrationError):
+        logger.warning(
+            "Registry %r has no usable parent registry %r (see manage.py check): "
+            "none of its strategies is valid",
+            registry.key,
+            registry.parent,
+        )
+        return None
 
 
 def _judge(
@@ -393,8 +513,13 @@ def _judge(
     context: Context,
     stored: StoredSelections,
     tenant_level: bool,
+    parent: ParentInForce | None = None,
 ) -> tuple[Skipped | None, Configured | None]:
     """Return why a stored (or default) candidate is skipped, else None and its configuration."""
+    if parent is not None and not parent.serves(strategy):
+        return Skipped(
+            source, strategy.slug, SkipReason.NOT_UNDER_PARENT, parent.explanation()
+        ), None
     if not is_available(strategy, context):
         why = explain_strategy(strategy, context)
         return Skipped(source, strategy.slug, SkipReason.UNAVAILABLE, why), None

@@ -18,6 +18,7 @@ from engine.platform.state import NO_PLATFORM_STATE, PlatformState
 from engine.resolution import (
     NOTHING_STORED,
     Configured,
+    ParentInForce,
     Reason,
     Resolution,
     Skipped,
@@ -98,12 +99,16 @@ def resolve_any(
     *,
     tenant_level: bool = False,
     platform: PlatformState = NO_PLATFORM_STATE,
+    parent: ParentInForce | None = None,
 ) -> AnyResolution:
     """Return ``resolve_set()`` for a multiple registry, else ``resolve()`` (which obeys the
-    ``platform`` state; sets do not yet)."""
+    ``platform`` state, sets do not yet; a child registry's under ``parent``, the parent
+    strategy in force: see ``engine.resolution.resolve``)."""
     if registry.multiple:
         return resolve_set(registry, context, stored, tenant_level=tenant_level)
-    return resolve(registry, context, stored, tenant_level=tenant_level, platform=platform)
+    return resolve(
+        registry, context, stored, tenant_level=tenant_level, platform=platform, parent=parent
+    )
 
 
 def resolve_set(

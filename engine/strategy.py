@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 import re
 from abc import ABCMeta
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, TypeVar
 
 from conditions import Always, Condition, Context
@@ -28,7 +28,7 @@ SLUG_MAX_LENGTH = 100
 DEFAULT_PRIORITY = 100
 
 # Declarative attributes every registered class carries (filled with defaults when missing).
-DECLARED = ("slug", "label", "description", "priority", "condition", "icon")
+DECLARED = ("slug", "label", "description", "priority", "condition", "icon", "parents")
 
 
 class StrategyMeta(ABCMeta):
@@ -59,8 +59,9 @@ class Strategy(metaclass=StrategyMeta):
 
     Subclasses set ``slug`` (registers the class), and may set ``label`` (default: from the
     slug), ``description`` (default: the docstring), ``priority`` (default 100; lower is
-    preferred when falling back), ``condition`` (default ``Always()``), ``icon`` and a nested
-    ``class Config(StrategyConfig)`` (read back as ``self.config``).
+    preferred when falling back), ``condition`` (default ``Always()``), ``icon``, a nested
+    ``class Config(StrategyConfig)`` (read back as ``self.config``) and, in a child registry,
+    ``parents`` (the parent strategies' slugs it serves; default None: all).
     """
 
     registry: ClassVar[type[Registry] | None] = None
@@ -70,6 +71,7 @@ class Strategy(metaclass=StrategyMeta):
     priority: ClassVar[int] = DEFAULT_PRIORITY
     condition: ClassVar[Condition] = Always()
     icon: ClassVar[str] = ""
+    parents: ClassVar[frozenset[str] | None] = None
     # Whether the registry builds instances as cls(context) (False: cls()); see register().
     switchyard_takes_context: ClassVar[bool] = True
     # Templates read strategy classes ({{ resolution.strategy_class.label }}), never call them.
@@ -171,6 +173,25 @@ def _declare(cls: type, namespace: dict[str, Any]) -> None:
         )
     cls.condition = condition  # type: ignore[attr-defined]
     _check_config(cls, name)
+    cls.parents = _parents(name, getattr(cls, "parents", None))  # type: ignore[attr-defined]
+
+
+def _parents(name: str, parents: object) -> frozenset[str] | None:
+    """Return the declared parent slugs as a frozenset (None: valid under every parent)."""
+    if parents is None:
+        return None
+    # A bare string is a set of its characters to Python: refuse it rather than guess.
+    if isinstance(parents, str) or not isinstance(parents, Iterable):
+        raise RegistrationError(
+            f"{name}.parents is {parents!r}; expected a set of the parent registry's slugs, "
+            "e.g. {'card'} (None: valid under every parent strategy)."
+        )
+    slugs = frozenset(parents)
+    if not slugs or not all(isinstance(slug, str) and SLUG_PATTERN.match(slug) for slug in slugs):
+        raise RegistrationError(
+            f"{name}.parents is {parents!r}; expected a non-empty set of slugs, e.g. {{'card'}}."
+        )
+    return slugs
 
 
 def _check_config(cls: type, name: str) -> None:

@@ -8,23 +8,26 @@ from django import forms
 
 
 class StrategyLabel(str):
-    """A choice label (the strategy's label) that also carries its description, icon and note."""
+    """A choice label (the strategy's label) that also carries its description, icon and note,
+    and for a child registry's dependent choice the parent slugs it serves (``parents``)."""
 
     description: str
     icon: str
     note: str
+    parents: str
 
     def __new__(
-        cls, text: str, description: str = "", icon: str = "", note: str = ""
+        cls, text: str, description: str = "", icon: str = "", note: str = "", parents: str = ""
     ) -> StrategyLabel:
         label = super().__new__(cls, text)
         label.description = description
         label.icon = icon
         label.note = note
+        label.parents = parents
         return label
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (StrategyLabel, (str(self), self.description, self.icon, self.note))
+        return (StrategyLabel, (str(self), self.description, self.icon, self.note, self.parents))
 
     def __deepcopy__(self, memo: dict[int, object]) -> StrategyLabel:
         return self
@@ -49,6 +52,10 @@ class StrategyOptionsMixin:
         option["description"] = getattr(label, "description", "")
         option["icon"] = getattr(label, "icon", "")
         option["note"] = getattr(label, "note", "")
+        parents = getattr(label, "parents", "")
+        if parents:
+            # Read by engine/dependent_choices.js: "*" serves every parent strategy.
+            option["attrs"]["data-switchyard-parents"] = parents
         option_id = option["attrs"].get("id")
         if option["description"] and option_id:
             option["attrs"]["aria-describedby"] = f"{option_id}_description"

@@ -154,7 +154,9 @@ WAFFLE_ENABLE_ADMIN_PAGES = False
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Searched before the apps' own: the demo's templates override Switchyard's bundled
+        # selection pages (engine/selections.html, engine/user_selections.html).
+        "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

@@ -7,7 +7,7 @@ from here.
 
 from __future__ import annotations
 
-from example_site.registries import exports, notifications, pricing
+from example_site.registries import card_networks, exports, notifications, pricing
 from example_site.registries.payments import Card, Crypto, Invoice, PaymentGateway, PaymentGateways
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "Invoice",
     "PaymentGateway",
     "PaymentGateways",
+    "card_networks",
     "exports",
     "notifications",
     "pricing",

@@ -8,7 +8,9 @@ from example_site import status, views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("settings/", views.settings_page, name="settings"),
+    # Switchyard's bundled pages (engine.urls): the tenant's choices at /settings/, each
+    # user's own at /settings/mine/; example_site/templates/engine/ gives them the demo's look.
+    path("settings/", include("engine.urls")),
     path("checkout/", views.checkout, name="checkout"),
     path("orders/", views.order_list, name="orders"),
     path("orders/<int:pk>/", views.order_detail, name="order"),

@@ -1,5 +1,6 @@
-"""The demo's pages: each tenant's dashboard, settings, checkout, orders, export and outbox,
-and the platform's home page.
+"""The demo's pages: each tenant's dashboard, checkout, orders, export and outbox, and the
+platform's home page. The settings pages are Switchyard's own (``engine.urls``), restyled by
+the templates in ``example_site/templates/engine/``.
 
 Every page reads the strategies in force from ``request.strategy``; none decides by itself
 which gateway, channel, format or price rule a tenant may use.
@@ -12,7 +13,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -20,8 +20,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods
 
 from conditions.users import user_groups
-from engine import RegistryExplanation, StrategyNamespace, get_registry
-from engine.forms import SelectionsForm
+from engine import RegistryExplanation, StrategyNamespace
 from engine.permissions import can_change_selections
 from example_site import orders
 from example_site.forms import CheckoutForm
@@ -41,6 +40,7 @@ class Section:
 
 SECTIONS = (
     Section("payments", "payment", "payment method"),
+    Section("card_networks", "card-network", "card network"),
     Section("notifications", "notification", "set of notification channels"),
     Section("exports", "export", "export format"),
     Section("pricing", "pricing", "pricing rule"),
@@ -58,7 +58,7 @@ def tenant_of(request: HttpRequest) -> Tenant:
     return tenant
 
 
-def may_change_settings(request: HttpRequest) -> bool:
+def can_change_selections_of(request: HttpRequest) -> bool:
     """Return whether the request's user may choose the tenant's strategies: Switchyard's one
     policy (``engine.change_selection``; owners are superusers), as in the admin and the API.
     Judged on the request's context, so the permissions the dashboard's conditions loaded
@@ -69,7 +69,8 @@ def may_change_settings(request: HttpRequest) -> bool:
 def page(request: HttpRequest, template: str, **context: Any) -> HttpResponse:
     """Render a tenant page with what every page's navigation needs."""
     context.setdefault("tenant", tenant_of(request))
-    context["may_change_settings"] = may_change_settings(request)
+    # The name the bundled selection views give it too: the navigation reads it on every page.
+    context["can_change_selections"] = can_change_selections_of(request)
     return render(request, f"example_site/{template}", context)
 
 
@@ -90,30 +91,6 @@ def home(request: HttpRequest) -> HttpResponse:
     ]
     groups = sorted(user_groups(user).values())
     return page(request, "home.html", sections=explained, groups=groups)
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def settings_page(request: HttpRequest) -> HttpResponse:
-    """The owner chooses among the strategies available; anybody else gets 403."""
-    if not may_change_settings(request):
-        raise PermissionDenied("Only the tenant's owner may choose its strategies.")
-    context = strategies(request).context
-    data = request.POST if request.method == "POST" else None
-    form = SelectionsForm(context, data, registries=[section.key for section in SECTIONS])
-    if request.method == "POST" and form.is_valid():
-        try:
-            saved = form.save(changed_by=request.user, via="form")
-        except ValidationError:
-            pass  # availability changed meanwhile: save() put the error on the form
-        else:
-            if saved:
-                names = ", ".join(str(get_registry(key).label) for key in form.changed_registries)
-                messages.success(request, f"Saved {names}. The dashboard shows what is in force.")
-            else:
-                messages.info(request, "Nothing changed.")
-            return redirect("settings")
-    return page(request, "settings.html", form=form)
 
 
 @login_required

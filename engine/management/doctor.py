@@ -127,9 +127,20 @@ def examine(tenant: Any, name: str, report: Report) -> None:
             try:
                 namespace.resolution(key)
             except NoStrategyAvailable as error:
+                if not_applicable(namespace, key):
+                    continue  # a child registry none of whose strategies serves this parent
                 report.findings.append(
                     Finding(name, key, None, None, Severity.WARNING, "no_strategy", str(error))
                 )
+
+
+def not_applicable(namespace: StrategyNamespace, key: str) -> bool:
+    """Return whether registry ``key`` is a child with no strategy serving the parent in force
+    (by design, as a card network under invoice: nothing to warn about)."""
+    parent = namespace.parent(key)
+    return parent is not None and not any(
+        parent.serves(strategy) for strategy in registries()[key].strategies()
+    )
 
 
 def _message(inactive: audit.InactiveSelection) -> str:

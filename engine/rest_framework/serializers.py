@@ -125,6 +125,12 @@ class RegistrySerializer(serializers.BaseSerializer):
             },
             "in_force": in_force_data(explanation.resolution),
             "error": str(explanation.error) if explanation.error is not None else None,
+            # A child registry: the parent strategy it was judged under (docs/guide/hierarchy.md).
+            "parent": (
+                {"registry": explanation.parent.key, "slug": explanation.parent.slug}
+                if explanation.parent is not None
+                else None
+            ),
             "skipped": skipped_data(explanation.skipped),
             "strategies": [
                 {

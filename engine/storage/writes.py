@@ -24,9 +24,11 @@ from engine.config import StoredConfig, config_class, missing, needs_text
 from engine.exceptions import unknown_strategy_error
 from engine.platform.load import platform_state
 from engine.resolution import (
+    ParentInForce,
     SkipReason,
     explain_strategy,
     is_available,
+    parent_in_force,
     platform_policy,
     platform_skip,
 )
@@ -52,20 +54,24 @@ def validate_selection(
     user: Any = None,
     *,
     configured: bool = True,
+    parent: str | None = None,
 ) -> type[Strategy]:
     """Return the strategy ``slug`` if it may be selected in ``context``, else raise.
 
     Raises ``ValidationError`` with code ``unknown_strategy``, ``not_user_selectable``,
-    ``disabled_by_platform``, ``reserve``, ``unavailable`` or ``not_configured`` (its required
-    configuration is not stored). For a user's own selection (``user`` given) the strategy must
-    be available to that user. Conditions are evaluated in the context's tenant's schema.
-    ``configured=False`` leaves the configuration out (a form that configures and selects in
-    one step checks it itself).
+    ``disabled_by_platform``, ``reserve``, ``not_under_parent``, ``unavailable`` or
+    ``not_configured`` (its required configuration is not stored). For a user's own selection
+    (``user`` given) the strategy must be available to that user. Conditions are evaluated in
+    the context's tenant's schema. ``configured=False`` leaves the configuration out (a form
+    that configures and selects in one step checks it itself). A child registry's strategy must
+    serve the parent strategy in force (the tenant's, or the user's for a user's own
+    selection); ``parent`` names another parent slug to judge it under instead, when the same
+    change sets the parent too (a form changing both).
     """
     with tenancy.tenant_scope(context.tenant):
         if not configured:
-            return validate_target(registry, slug, context, user)
-        return _validate(registry, slug, context, user)
+            return validate_target(registry, slug, context, user, parent)
+        return _validate(registry, slug, context, user, parent)
 
 
 def validate_set(
@@ -102,28 +108,39 @@ def _validate_set(
     context = _context_for(context, user)
     for slug in slugs:
         if slug not in keep and slug not in registry.mandatory:
+            _check_parent(registry, registry.get(slug), context, user is None, None)
             _check_available(registry, registry.get(slug), context)
             _check_configured(registry, registry.get(slug), context, user)
     return slugs
 
 
 def _validate(
-    registry: type[Registry], slug: str, context: Context, user: Any = None
+    registry: type[Registry],
+    slug: str,
+    context: Context,
+    user: Any = None,
+    parent_slug: str | None = None,
 ) -> type[Strategy]:
-    strategy = validate_target(registry, slug, context, user)
+    strategy = validate_target(registry, slug, context, user, parent_slug)
     _check_configured(registry, strategy, context, user)
     return strategy
 
 
 def validate_target(
-    registry: type[Registry], slug: str, context: Context, user: Any = None
+    registry: type[Registry],
+    slug: str,
+    context: Context,
+    user: Any = None,
+    parent_slug: str | None = None,
 ) -> type[Strategy]:
     """Return the strategy ``slug`` if ``context`` may use it (configuration aside), else raise."""
     if not isinstance(slug, str) or slug not in registry:
         raise unknown_strategy_error(registry, slug)
     _check_user_selectable(registry, user)
     strategy = registry.get(slug)
-    _check_available(registry, strategy, _context_for(context, user))
+    context = _context_for(context, user)
+    _check_parent(registry, strategy, context, user is None, parent_slug)
+    _check_available(registry, strategy, context)
     return strategy
 
 
@@ -212,6 +229,39 @@ def stored_config(
         if row is not None:
             return StoredConfig(row[0] or {}, row[1] or {})
     return None
+
+
+def _check_parent(
+    registry: type[Registry],
+    strategy: type[Strategy],
+    context: Context,
+    tenant_level: bool,
+    parent_slug: str | None,
+) -> None:
+    """Raise ``ValidationError`` when a child ``strategy`` does not serve the parent in force."""
+    if registry.parent is None:
+        return
+    if parent_slug is not None:
+        parent: ParentInForce | None = ParentInForce(registry.parent, parent_slug)
+    else:
+        stored = reads.stored_selections(context)
+        parent = parent_in_force(
+            registry, context, stored, tenant_level=tenant_level, platform=platform_state(context)
+        )
+    if parent is None or parent.serves(strategy):
+        return
+    raise ValidationError(
+        "Strategy %(slug)s of %(registry)s is %(why)s; it serves %(serves)s.",
+        code="not_under_parent",
+        params={
+            "slug": repr(strategy.slug),
+            "registry": repr(registry.key),
+            "why": parent.text,
+            "serves": ", ".join(f"{parent.key}={slug}" for slug in sorted(strategy.parents or ()))
+            or f"every strategy of {parent.key!r}",
+            "parent": parent,
+        },
+    )
 
 
 def select(

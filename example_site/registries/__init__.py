@@ -1,4 +1,5 @@
-"""The demo's four registries, one module each: payments, notifications, exports, pricing.
+"""The demo's registries, one module each: payments (and its child card_networks),
+notifications, exports, pricing.
 
 ``example_site.strategies`` imports them all, which is what discovery imports at start-up.
 """

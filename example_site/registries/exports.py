@@ -67,10 +67,11 @@ def order_rows(orders: Iterable[Order]) -> list[OrderRow]:
 
 
 class ExportFormats(Registry):
-    """The format a tenant's orders are exported in."""
+    """The format a tenant's orders are exported in; each user may prefer their own."""
 
     key = "exports"
     default = "csv"
+    user_selectable = True
 
 
 class Exporter(Strategy):

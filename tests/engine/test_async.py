@@ -107,10 +107,16 @@ class Recording(StrategyNamespace):
     def __init__(self, context: Context) -> None:
         super().__init__(context)
         self.threads: list[int] = []
+        self.depth = 0  # a child registry resolves its parent inside its own resolution
 
     def resolution(self, key: Any, *, tenant_level: bool = False) -> Any:
-        self.threads.append(threading.get_ident())
-        return super().resolution(key, tenant_level=tenant_level)
+        if not self.depth:
+            self.threads.append(threading.get_ident())
+        self.depth += 1
+        try:
+            return super().resolution(key, tenant_level=tenant_level)
+        finally:
+            self.depth -= 1
 
 
 def test_the_first_await_does_the_io_in_one_hop_and_the_rest_run_in_the_loop(

@@ -362,12 +362,12 @@ def test_a_user_edits_their_own_choices(globex: Tenant) -> None:
     Group.objects.create(name="Accessibility").user_set.add(member)
     write_selection("surface_looks", "dark", via="test")  # the tenant's choice
     form = SelectionsForm(context_of(globex, member), for_user=True)
-    assert list(form.fields) == ["surface_looks"]  # only user_selectable registries
+    # Only user_selectable registries: these and the demo's exports.
+    assert list(form.fields) == ["exports", "surface_looks"]
     assert form["surface_looks"].value() == "dark"  # in force for them: the tenant's choice
     assert "contrast" in [value for value, _ in form.fields["surface_looks"].choices]
-    posted = SelectionsForm(
-        context_of(globex, member), {"surface_looks": "contrast"}, for_user=True
-    )
+    data = {"surface_looks": "contrast", "exports": form["exports"].value()}
+    posted = SelectionsForm(context_of(globex, member), data, for_user=True)
     assert posted.is_valid(), posted.errors
     (row,) = posted.save()
     assert (row.user_id, row.slug, row.changed_by_id) == (member.pk, "contrast", member.pk)

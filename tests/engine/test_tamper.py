@@ -164,8 +164,8 @@ def _page_post(client: Client, path: str, target: Target, value: Any) -> Any:
 
 def via_settings_page(tenant: Tenant, owner: Any, target: Target, value: Any) -> Refusal:
     response = _page_post(client_for(tenant, owner), "/settings/", target, value)
-    assert response.status_code == 200
-    return Refusal("200 with errors", list(response.context["form"].errors[target.registry]))
+    assert response.status_code == 400  # engine.views: a refused form is a 400
+    return Refusal("400 with errors", list(response.context["form"].errors[target.registry]))
 
 
 def via_admin(tenant: Tenant, owner: Any, target: Target, value: Any) -> Refusal:

@@ -130,7 +130,9 @@ def server(chromium: Any) -> Iterator[int]:
             assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stderr}"
         log = (ARTIFACTS / "server.log").open("w")
         process = subprocess.Popen(
-            [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"],
+            # --insecure: runserver serves the static files (the dependent-choices script)
+            # with DEBUG off too, as a production site's web server would.
+            [*manage, "runserver", f"127.0.0.1:{port}", "--noreload", "--insecure"],
             cwd=ROOT,
             env=env,
             stdout=log,
@@ -226,7 +228,7 @@ def test_an_owner_chooses_a_set_of_channels_and_sees_it_in_force(browse: Any) ->
     acme.page.locator(f"{channels} input[name=notifications-position-email]").blur()
     acme.shot("settings-acme-owner")
     acme.page.click("#save-settings")
-    assert "Saved Notifications." in acme.text(".messages")
+    assert "Saved Notifications → Slack, E-mail." in acme.text(".messages")
 
     acme.page.click("text=Dashboard")
     assert acme.text("#notification-strategy") == "Slack, E-mail"
@@ -249,7 +251,7 @@ def test_an_owner_configures_a_card_processor_and_sees_it_in_force(browse: Any) 
     acme.page.fill("#id_payments-stripe-statement_descriptor", "ACME ADD-ONS")
     acme.shot("settings-acme-configure-stripe")
     acme.page.click("#save-settings")
-    assert "Saved Payments." in acme.text(".messages")
+    assert "Saved Payments → Card processor (Stripe)." in acme.text(".messages")
 
     acme.page.click("text=Dashboard")
     assert acme.text("#payment-strategy") == "Card processor (Stripe)"
@@ -310,7 +312,73 @@ def test_a_member_is_refused_the_settings(browse: Any) -> None:
     globex.shot("dashboard-globex-member")
     response = globex.go("/settings/")
     assert response.status == 403
-    assert globex.text("#forbidden") == "Only the tenant's owner may choose its strategies."
+    assert globex.text("#forbidden").startswith(
+        "User 'member' may not change the tenant's selections: that needs the "
+        "'engine.change_selection' permission"
+    )
+
+
+def test_the_card_network_follows_the_payment_method(browse: Any) -> None:
+    initech = browse("initech.localhost", "owner")  # seeded to pay by invoice
+    initech.go("/settings/")
+    networks = "#settings-card_networks"
+    mastercard = initech.page.locator(f"{networks} input[value=mastercard]")
+    assert not mastercard.is_visible()
+    nothing = "Nothing to choose: no strategy is valid under payments=invoice."
+    assert initech.text(f"{networks} .switchyard-nothing") == nothing
+
+    initech.page.check("#settings-payments input[value=card]")  # re-offered at once
+    assert mastercard.is_visible()
+    assert not initech.page.locator(f"{networks} .switchyard-nothing").is_visible()
+    mastercard.check()
+    initech.shot("settings-initech-card-network")
+    initech.page.click("#save-settings")
+    assert "Card network → Mastercard" in initech.text(".messages")
+    initech.page.click("text=Dashboard")
+    assert initech.text("#card-network-strategy") == "Mastercard"
+
+    initech.page.click("#settings-link")
+    initech.page.check("#settings-payments input[value=invoice]")
+    assert not mastercard.is_visible()
+    initech.page.click("#save-settings")
+    initech.page.click("text=Dashboard")
+    assert initech.text("#card-network-strategy") == (
+        "No card network is available under payments=invoice."
+    )
+    initech.shot("dashboard-initech-invoice")
+
+    # Back to card: the network stored before is offered, and chosen, again.
+    initech.page.click("#settings-link")
+    initech.page.check("#settings-payments input[value=card]")
+    assert mastercard.is_checked()
+    initech.page.click("#save-settings")
+    initech.page.click("text=Dashboard")
+    assert initech.text("#card-network-strategy") == "Mastercard"
+    assert initech.text("#card-network-reason") == "(the tenant's selection)"
+    # As seeded again, for the tests after this one.
+    initech.page.click("#settings-link")
+    initech.page.check("#settings-payments input[value=invoice]")
+    initech.page.click("#save-settings")
+    assert "Payments → Invoice (net 30)." in initech.text(".messages")
+
+
+def test_a_member_chooses_their_own_export_format(browse: Any) -> None:
+    acme = browse("acme.localhost", "member")
+    acme.go("/")
+    acme.page.click("#mine-link")
+    acme.page.check("#settings-exports input[value=json]")
+    acme.shot("my-choices-acme-member")
+    acme.page.click("#save-settings")
+    assert "Saved Exports → JSON." in acme.text(".messages")
+    acme.page.click("text=Dashboard")
+    assert acme.text("#export-strategy") == "JSON"
+    assert acme.text("#export-reason") == "(the user's own selection)"
+    acme.page.click("#mine-link")
+    acme.page.click("#reset-exports")  # back to the tenant's choice
+    assert "the site's choice applies to you again" in acme.text(".messages")
+    acme.page.click("text=Dashboard")
+    assert acme.text("#export-strategy") == "CSV"
+    assert acme.text("#export-reason") == "(the registry's default)"
 
 
 def test_a_visitor_gets_the_public_page_and_a_way_to_log_in(browse: Any) -> None:

@@ -26,6 +26,14 @@ from tests.example_site.sites import fragment, site
 SETTINGS = {"payments": "card", "notifications": ["email"], "exports": "csv", "pricing": "flat"}
 
 
+def settings_form(client: Client, path: str = "/settings/", **changes: str) -> dict[str, Any]:
+    """What the settings page (or ``path``) posts back: every field as shown (whatever
+    registries are installed, the tests' own included), with ``changes``."""
+    form = client.get(path).context["form"]
+    shown = {name: form[name].value() for name, field in form.fields.items() if not field.disabled}
+    return {name: value for name, value in {**shown, **changes}.items() if value is not None}
+
+
 # -- the dashboard ---------------------------------------------------------------------------
 
 
@@ -132,9 +140,9 @@ def test_the_owner_changes_a_strategy_and_the_dashboard_follows(demo: dict[str, 
     acme = demo["acme"]
     owner = site(acme, "owner")
     chosen = {"notifications": ["email", "slack"], "notifications-position-slack": "1"}
-    response = owner.post("/settings/", {**SETTINGS, **chosen}, follow=True)
+    response = owner.post("/settings/", {**settings_form(owner), **chosen}, follow=True)
     assert response.redirect_chain == [("/settings/", 302)]
-    assert "Saved Notifications." in response.content.decode()
+    assert "Saved Notifications → Slack, E-mail." in response.content.decode()
     with tenant_context(acme):
         stored = Selection.objects.get(registry="notifications", user=None)
         assert (stored.slug, stored.changed_by.username) == ("slack,email", "owner")
@@ -156,8 +164,9 @@ def test_a_crafted_choice_is_refused_and_nothing_is_stored(
     demo: dict[str, Tenant], pricing: str, error: str
 ) -> None:
     acme = demo["acme"]
-    response = site(acme, "owner").post("/settings/", {**SETTINGS, "pricing": pricing})
-    assert response.status_code == 200
+    owner = site(acme, "owner")
+    response = owner.post("/settings/", settings_form(owner, pricing=pricing))
+    assert response.status_code == 400
     assert error in fragment(response.content.decode(), "settings-pricing")
     with tenant_context(acme):
         assert not Selection.objects.exists()
@@ -300,7 +309,7 @@ def test_the_export_downloads_in_the_format_in_force(demo: dict[str, Tenant]) ->
 
 def test_the_export_follows_a_changed_selection(demo: dict[str, Tenant]) -> None:
     owner = site(demo["acme"], "owner")
-    owner.post("/settings/", {**SETTINGS, "exports": "json"})
+    owner.post("/settings/", settings_form(owner, exports="json"))
     response = download(owner)
     assert response["Content-Type"] == "application/json"
     assert json.loads(response.content)["count"] == 2
@@ -350,3 +359,67 @@ def test_the_platform_page_shows_the_flags_per_tenant(demo: dict[str, Tenant]) -
         "targets": ["tenants: globex"],
         "tenants": {"acme": "off", "globex": "on", "initech": "off"},
     }
+
+
+# -- card networks (a child of payments) and each user's own choices --------------------------
+
+
+def test_the_dashboard_shows_the_card_network_under_the_payment_method(
+    demo: dict[str, Tenant],
+) -> None:
+    html = site(demo["globex"], "owner").get("/").content.decode()  # pays through Stripe
+    assert '<strong id="card-network-strategy">Visa</strong>' in html
+    assert "in force under <code>payments=stripe</code>" in fragment(html, "card-network-parent")
+    initech = site(demo["initech"], "owner")  # pays by invoice
+    initech.post("/settings/", settings_form(initech, payments="invoice"))
+    html = initech.get("/").content.decode()
+    assert "No card network is available under payments=invoice." in fragment(
+        html, "card-network-strategy"
+    )
+    assert "not valid under payments=invoice" in fragment(html, "card-network-visa")
+
+
+def test_the_owner_chooses_a_card_network_with_the_card_gateway(demo: dict[str, Tenant]) -> None:
+    initech = demo["initech"]
+    owner = site(initech, "owner")
+    owner.post("/settings/", settings_form(owner, payments="invoice"))
+    html = owner.get("/settings/").content.decode()
+    networks = fragment(html, "settings-card_networks")
+    assert 'data-switchyard-parent="payments"' in networks
+    assert "/static/engine/dependent_choices.js" in html
+    # Under invoice no network serves; choosing card and amex together is accepted...
+    response = owner.post("/settings/", settings_form(owner, payments="card", card_networks="amex"))
+    assert response.status_code == 302
+    with tenant_context(initech):
+        stored = dict(Selection.objects.filter(user=None).values_list("registry", "slug"))
+    assert (stored["payments"], stored["card_networks"]) == ("card", "amex")
+    # ...a network with invoice is not, and nothing is stored.
+    response = owner.post(
+        "/settings/", settings_form(owner, payments="invoice", card_networks="visa")
+    )
+    assert response.status_code == 400
+    assert "is not valid under payments=invoice" in fragment(
+        response.content.decode(), "settings-card_networks"
+    )
+    with tenant_context(initech):
+        assert Selection.objects.get(registry="payments", user=None).slug == "card"
+
+
+def test_a_member_chooses_their_own_export_format(demo: dict[str, Tenant]) -> None:
+    acme = demo["acme"]
+    member = site(acme, "member")
+    html = member.get("/").content.decode()
+    assert 'id="mine-link"' in html and 'id="settings-link"' not in html
+    response = member.get("/settings/mine/")
+    assert response.status_code == 200
+    assert "exports" in response.context["form"].fields
+    assert "payments" not in response.context["form"].fields  # not user_selectable
+    mine = settings_form(member, "/settings/mine/", exports="json")
+    response = member.post("/settings/mine/", mine, follow=True)
+    assert response.redirect_chain == [("/settings/mine/", 302)]
+    assert "Saved Exports → JSON." in response.content.decode()
+    assert download(member)["Content-Type"] == "application/json"
+    assert download(site(acme, "owner"))["Content-Type"].startswith("text/csv")  # the tenant's
+    with tenant_context(acme):
+        mine = Selection.objects.get(registry="exports")
+        assert (mine.slug, mine.user.username) == ("json", "member")
