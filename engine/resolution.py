@@ -290,12 +290,7 @@ def available(
 def platform_policy(
     registry: type[Registry], context: Context, platform: PlatformState
 ) -> RegistryPolicy | None:
-    """Return how ``platform`` applies to ``registry`` in ``context`` (None: not at all).
-
-    Sets (``multiple`` registries, ``engine.set_resolution``) do not obey the platform state yet.
-    """
-    if registry.multiple:
-        return None
+    """Return how ``platform`` applies to ``registry`` in ``context`` (None: not at all)."""
     return platform.policy(registry.key, registry._members.ordered, context)
 
 

@@ -29,6 +29,8 @@ from engine.resolution import (
     explain_strategy,
     forced_strategies,
     is_available,
+    platform_policy,
+    platform_skip,
     resolve,
 )
 
@@ -101,11 +103,11 @@ def resolve_any(
     platform: PlatformState = NO_PLATFORM_STATE,
     parent: ParentInForce | None = None,
 ) -> AnyResolution:
-    """Return ``resolve_set()`` for a multiple registry, else ``resolve()`` (which obeys the
-    ``platform`` state, sets do not yet; a child registry's under ``parent``, the parent
-    strategy in force: see ``engine.resolution.resolve``)."""
+    """Return ``resolve_set()`` for a multiple registry, else ``resolve()`` (both obey the
+    ``platform`` state; a child registry's under ``parent``, the parent strategy in force: see
+    ``engine.resolution.resolve``)."""
     if registry.multiple:
-        return resolve_set(registry, context, stored, tenant_level=tenant_level)
+        return resolve_set(registry, context, stored, tenant_level=tenant_level, platform=platform)
     return resolve(
         registry, context, stored, tenant_level=tenant_level, platform=platform, parent=parent
     )
@@ -117,6 +119,7 @@ def resolve_set(
     stored: StoredSelections = NOTHING_STORED,
     *,
     tenant_level: bool = False,
+    platform: PlatformState = NO_PLATFORM_STATE,
 ) -> SetResolution:
     """Return the ordered set of ``registry`` (a ``multiple`` one) in force for ``context``.
 
@@ -124,7 +127,8 @@ def resolve_set(
     tenant's), the tenant's set (both in their stored order), the defaults (by priority). A
     set is usable when one of its slugs is; its other slugs are skipped with their reasons.
     Strategies by priority fill the set up to ``min_selected``; past ``max_selected`` the
-    chosen ones are skipped.
+    chosen ones are skipped. A strategy the ``platform`` disabled (or holds in reserve while an
+    active one is available) is skipped wherever it comes from, mandatory ones included.
     """
     forced = forced_strategies.get()
     if forced and registry.key in forced:
@@ -133,7 +137,7 @@ def resolve_set(
         ]
         picker = _SetPicker(registry, context, stored, tenant_level)
         return _set_resolution(registry, context, chosen, Reason.OVERRIDDEN, [], picker)
-    picker = _SetPicker(registry, context, stored, tenant_level)
+    picker = _SetPicker(registry, context, stored, tenant_level, platform)
     members = [(strategy, Reason.MANDATORY) for strategy in picker.mandatory.values()]
     source = Reason.MANDATORY if members else Reason.NONE_SELECTED
     for candidate, slugs in _set_candidates(registry, context, stored, tenant_level):
@@ -167,9 +171,11 @@ class _SetPicker:
         context: Context,
         stored: StoredSelections,
         tenant_level: bool,
+        platform: PlatformState = NO_PLATFORM_STATE,
     ) -> None:
         self.registry = registry
         self.context = context
+        self.policy = platform_policy(registry, context, platform)
         self.stored = stored
         self.tenant_level = tenant_level
         self.configs: dict[type[Strategy], Configured] = {}
@@ -184,8 +190,11 @@ class _SetPicker:
     def check(self, source: Reason, slug: str) -> type[Strategy] | None:
         """Return the strategy ``slug`` if it is usable, else record why it is skipped."""
         strategy = self.by_slug.get(slug)
+        held = platform_skip(self.policy, slug, self.context)
         if strategy is None:
             self.skipped.append(Skipped(source, slug, SkipReason.UNKNOWN_SLUG))
+        elif held is not None:
+            self.skipped.append(Skipped(source, slug, held[0], note=held[1]))
         elif not is_available(strategy, self.context):
             why = explain_strategy(strategy, self.context)
             self.skipped.append(Skipped(source, slug, SkipReason.UNAVAILABLE, why))
@@ -243,7 +252,11 @@ class _SetPicker:
         for strategy in self.registry._members.ordered:
             if len(filled) >= self.registry.min_selected:
                 break
-            usable = is_available(strategy, self.context) and self.configured(strategy)
+            usable = (
+                platform_skip(self.policy, strategy.slug, self.context) is None
+                and is_available(strategy, self.context)
+                and self.configured(strategy)
+            )
             if strategy not in taken and usable:
                 filled.append((strategy, Reason.FALLBACK))
         return filled

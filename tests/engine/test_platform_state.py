@@ -25,6 +25,7 @@ from engine.platform.changes import set_status
 from engine.platform.load import build, platform_state
 from engine.platform.state import PlatformEntry, PlatformState, Status
 from engine.resolution import StoredSelections, offered, resolve
+from engine.set_resolution import resolve_any
 from tenants.models import Tenant
 from tests.engine.core_support import Fixed
 from tests.helpers import get, store
@@ -302,3 +303,39 @@ def test_no_strategy_available_says_the_platform_disabled_them() -> None:
         resolve(ships, Context(), platform=off)
     assert "sloop: disabled by the platform: storm" in str(raised.value)
     assert "yacht: fixed:yacht=False" in str(raised.value)
+
+
+def test_a_set_skips_what_the_platform_disabled_mandatory_or_chosen() -> None:
+    channels = type(
+        "Channels", (Registry,), {"key": "channels", "multiple": True, "mandatory": ("mail",)}
+    )
+    for slug, priority in (("mail", 10), ("chat", 20), ("pager", 30)):
+        type(slug.title(), (Strategy,), {"registry": channels, "slug": slug, "priority": priority})
+    chosen = StoredSelections("acme", {"channels": "pager,chat"})
+    assert resolve_any(channels, Context(), chosen).slugs == ("mail", "pager", "chat")
+    off = state(
+        PlatformEntry("channels", "chat", Status.DISABLED, note="chat outage"),
+        PlatformEntry("channels", "mail", Status.DISABLED, note="mail outage"),
+    )
+    resolution = resolve_any(channels, Context(), chosen, platform=off)
+    assert resolution.slugs == ("pager",)
+    assert {(skip.slug, skip.why, skip.note) for skip in resolution.skipped} == {
+        ("mail", SkipReason.DISABLED_BY_PLATFORM, "mail outage"),
+        ("chat", SkipReason.DISABLED_BY_PLATFORM, "chat outage"),
+    }
+    # Nothing stored usable: the fill by priority passes over what the platform disabled too.
+    nothing = StoredSelections("acme", {"channels": "chat"})
+    assert resolve_any(channels, Context(), nothing, platform=off).slugs == ("pager",)
+    assert offered(channels, Context(), off) == [channels.get("pager")]
+
+
+def test_selecting_a_disabled_member_of_a_set_is_refused(enterprise_tenant: Tenant) -> None:
+    set_status("notifications.sms", "disabled", note="sms outage", changed_by="ops", via="api")
+    with tenant_context(enterprise_tenant):
+        with pytest.raises(ValidationError) as refused:
+            engine.get_registry("notifications").select(
+                ["email", "sms"], Context(tenant=enterprise_tenant)
+            )
+        assert refused.value.code == "disabled_by_platform"
+        assert not Selection.objects.filter(registry="notifications").exists()
+        assert "sms" not in engine.resolve("notifications").slugs
