@@ -21,11 +21,13 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import quote
 
 import psycopg
 import pytest
@@ -226,3 +228,67 @@ def running_pgbouncer(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+# -- the demo served by a process of its own ----------------------------------------------------
+
+
+@contextmanager
+def scratch_database(prefix: str) -> Iterator[str]:
+    """Create a database of its own on the test server; yield its ``DATABASE_URL``, then drop it.
+
+    For a server process (runserver, gunicorn) that migrates and seeds a database apart from the
+    test database. A socket directory (the embedded server) goes in the URL percent-encoded.
+    """
+    from django.db import connection
+
+    config = connection.settings_dict
+    admin = {
+        "host": config["HOST"] or None,
+        "port": config["PORT"] or None,
+        "user": config["USER"],
+        "password": config["PASSWORD"] or None,
+    }
+    name = f"{prefix}_{os.getpid()}"
+    with psycopg.connect(dbname="postgres", autocommit=True, **admin) as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    credentials = quote(config["USER"], safe="")
+    if config["PASSWORD"]:
+        credentials += ":" + quote(config["PASSWORD"], safe="")
+    host = quote(config["HOST"] or "127.0.0.1", safe="")
+    port = f":{config['PORT']}" if config["PORT"] else ""
+    try:
+        yield f"postgres://{credentials}@{host}{port}/{name}"
+    finally:
+        with psycopg.connect(dbname="postgres", autocommit=True, **admin) as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def wait_until_serving(
+    port: int, process: subprocess.Popen[Any], log: Path, timeout: float = 30
+) -> None:
+    """Return once the demo on ``port`` answers; fail (naming ``log``) if ``process`` exits."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/", headers={"Host": "localhost"})
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"The demo server exited ({process.returncode}): see {log}")
+        try:
+            with urllib.request.urlopen(request, timeout=5):
+                return
+        except OSError:  # refused, reset, or a worker still booting past the timeout
+            time.sleep(0.2)
+    pytest.fail(f"The demo server did not answer within {timeout} s; see {log}")
+
+
+def stop(process: subprocess.Popen[Any] | None) -> None:
+    """Terminate ``process`` (kill it after 10 s) and reap it."""
+    if process is None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

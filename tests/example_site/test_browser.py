@@ -14,21 +14,16 @@ from __future__ import annotations
 
 import io
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import openpyxl
-import psycopg
 import pytest
-from django.db import connection
+
+from tests.servers import free_port, scratch_database, stop, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "browser"
@@ -83,87 +78,49 @@ def chromium() -> Iterator[Any]:
     playwright.stop()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(chromium: Any) -> Iterator[int]:
     """The demo on a fresh database, seeded and served on a free port; yields the port."""
-    config = connection.settings_dict
-    admin = {
-        "host": config["HOST"] or None,
-        "port": config["PORT"] or None,
-        "user": config["USER"],
-        "password": config["PASSWORD"] or None,
-    }
-    name = f"sy_browser_{os.getpid()}"
-    with psycopg.connect(dbname="postgres", autocommit=True, **admin) as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    # A socket directory (the embedded server) goes in the URL percent-encoded.
-    credentials = quote(config["USER"], safe="")
-    if config["PASSWORD"]:
-        credentials += ":" + quote(config["PASSWORD"], safe="")
-    host = quote(config["HOST"] or "127.0.0.1", safe="")
-    port_part = f":{config['PORT']}" if config["PORT"] else ""
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{credentials}@{host}{port_part}/{name}",
-        "DJANGO_SETTINGS_MODULE": "example_site.settings",
-        "PYTHONUNBUFFERED": "1",
-        "DEBUG": "0",  # as in production: no debug page for anyone
-    }
-    env.pop("REDIS_URL", None)  # one server process: its local-memory cache is right
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    manage = [sys.executable, "example_site/manage.py"]
-    process = None
-    try:
-        setup = (["migrate_schemas", "--noinput", "-v", "0"], ["seed_demo", "--port", str(port)])
-        for command in setup:
-            result = subprocess.run(
-                [*manage, *command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    with scratch_database("sy_browser") as database_url:
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "DJANGO_SETTINGS_MODULE": "example_site.settings",
+            "PYTHONUNBUFFERED": "1",
+            "DEBUG": "0",  # as in production: no debug page for anyone
+        }
+        env.pop("REDIS_URL", None)  # one server process: its local-memory cache is right
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        manage = [sys.executable, "example_site/manage.py"]
+        process = None
+        try:
+            setup = (
+                ["migrate_schemas", "--noinput", "-v", "0"],
+                ["seed_demo", "--port", str(port)],
             )
-            assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stderr}"
-        log = (ARTIFACTS / "server.log").open("w")
-        process = subprocess.Popen(
+            for command in setup:
+                result = subprocess.run(
+                    [*manage, *command],
+                    cwd=ROOT,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=300,
+                )
+                assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stderr}"
+            log = ARTIFACTS / "server.log"
             # --insecure: runserver serves the static files (the dependent-choices script)
             # with DEBUG off too, as a production site's web server would.
-            [*manage, "runserver", f"127.0.0.1:{port}", "--noreload", "--insecure"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        wait_until_serving(port, process)
-        yield port
-    finally:
-        if process is not None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        with psycopg.connect(dbname="postgres", autocommit=True, **admin) as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def wait_until_serving(port: int, process: subprocess.Popen[Any], timeout: float = 30) -> None:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/", headers={"Host": "localhost"})
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"The demo server exited ({process.returncode}): {ARTIFACTS}/server.log")
-        try:
-            with urllib.request.urlopen(request, timeout=2):
-                return
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.2)
-    pytest.fail(f"The demo server did not answer within {timeout} s; see {ARTIFACTS}/server.log")
+            command = [*manage, "runserver", f"127.0.0.1:{port}", "--noreload", "--insecure"]
+            with log.open("w") as output:
+                process = subprocess.Popen(
+                    command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
+                )
+            wait_until_serving(port, process, log)
+            yield port
+        finally:
+            stop(process)
 
 
 class Site:

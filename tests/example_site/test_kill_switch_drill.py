@@ -25,13 +25,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
-import psycopg
 import pytest
-from django.db import connection
 
 from tests.redis_server import private_redis
+from tests.servers import free_port, scratch_database, stop, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 LOG = ROOT / "artifacts" / "kill-switch-drill.log"
@@ -71,83 +69,40 @@ class Demo:
         return result.stdout
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def demo(django_db_blocker: Any) -> Iterator[Demo]:
     redis = private_redis()
-    config = connection.settings_dict
-    admin = {
-        "host": config["HOST"] or None,
-        "port": config["PORT"] or None,
-        "user": config["USER"],
-        "password": config["PASSWORD"] or None,
-    }
-    name = f"sy_drill_{os.getpid()}"
-    with psycopg.connect(dbname="postgres", autocommit=True, **admin) as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    credentials = quote(config["USER"], safe="")
-    if config["PASSWORD"]:
-        credentials += ":" + quote(config["PASSWORD"], safe="")
-    host = quote(config["HOST"] or "127.0.0.1", safe="")
-    port_part = f":{config['PORT']}" if config["PORT"] else ""
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{credentials}@{host}{port_part}/{name}",
-        "DJANGO_SETTINGS_MODULE": "example_site.settings",
-        "REDIS_URL": redis.url,
-        "DEBUG": "0",
-        "PYTHONUNBUFFERED": "1",
-    }
-    port = _free_port()
-    served = Demo(port, env)
     process = None
     try:
-        served.manage("migrate_schemas", "--noinput", "-v", "0")
-        served.manage("seed_demo", "--port", str(port))
-        LOG.parent.mkdir(parents=True, exist_ok=True)
-        with LOG.open("w") as log:
-            process = subprocess.Popen(
-                [*GUNICORN, "--bind", f"127.0.0.1:{port}", "--access-logfile", "-"],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        _wait_until_serving(port, process)
-        yield served
-    finally:
-        if process is not None:
-            process.terminate()
+        with scratch_database("sy_drill") as database_url:
+            env = {
+                **os.environ,
+                "DATABASE_URL": database_url,
+                "DJANGO_SETTINGS_MODULE": "example_site.settings",
+                "REDIS_URL": redis.url,
+                "DEBUG": "0",
+                "PYTHONUNBUFFERED": "1",
+            }
+            port = free_port()
+            served = Demo(port, env)
             try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        with psycopg.connect(dbname="postgres", autocommit=True, **admin) as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                served.manage("migrate_schemas", "--noinput", "-v", "0")
+                served.manage("seed_demo", "--port", str(port))
+                LOG.parent.mkdir(parents=True, exist_ok=True)
+                with LOG.open("w") as log:
+                    process = subprocess.Popen(
+                        [*GUNICORN, "--bind", f"127.0.0.1:{port}", "--access-logfile", "-"],
+                        cwd=ROOT,
+                        env=env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                    )
+                wait_until_serving(port, process, LOG, timeout=60)
+                yield served
+            finally:
+                stop(process)
+    finally:
         redis.close()
-
-
-def _wait_until_serving(port: int, process: subprocess.Popen[Any], timeout: float = 60) -> None:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/", headers={"Host": "localhost"})
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"gunicorn exited ({process.returncode}): see {LOG}")
-        try:
-            with urllib.request.urlopen(request, timeout=5):
-                return
-        except OSError:  # refused, reset, or a worker still booting past the timeout
-            time.sleep(0.2)
-    pytest.fail(f"gunicorn did not answer within {timeout} s; see {LOG}")
 
 
 class Session:
