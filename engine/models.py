@@ -44,6 +44,19 @@ State = tuple[str, Any, str]
 _TRACKED = frozenset({"registry", "slug", "user", "user_id"})
 
 
+def _user_reference(**options: Any) -> Any:
+    """Return a nullable reference to a user, with no database constraint and no cascade."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+        **options,
+    )
+
+
 class SelectionQuerySet(models.QuerySet["Selection"]):
     """Bulk writes that keep the history and the cache right (Django sends them no signals)."""
 
@@ -203,27 +216,14 @@ class SelectionHistory(models.Model):
     """
 
     registry = models.CharField(max_length=MAX_LENGTH)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="+",
-        help_text="Empty: the tenant's own choice changed. Set: this user's choice changed.",
+    user = _user_reference(
+        help_text="Empty: the tenant's own choice changed. Set: this user's choice changed."
     )
     # None, not "": "no selection" is not a slug (and slugs are never blank).
     # A set is stored (and recorded) as its slugs joined by commas: "email" → "email,slack".
     before_slug = models.CharField(max_length=STORED_MAX_LENGTH, null=True, blank=True)  # noqa: DJ001
     after_slug = models.CharField(max_length=STORED_MAX_LENGTH, null=True, blank=True)  # noqa: DJ001
-    changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="+",
-    )
+    changed_by = _user_reference()
     changed_at = models.DateTimeField(default=timezone.now, db_index=True)
     via = models.CharField(
         max_length=VIA_MAX_LENGTH,
@@ -359,24 +359,10 @@ class ConfigurationHistory(models.Model):
 
     registry = models.CharField(max_length=MAX_LENGTH)
     slug = models.CharField(max_length=MAX_LENGTH)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="+",
-    )
+    user = _user_reference()
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
-    changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="+",
-    )
+    changed_by = _user_reference()
     changed_at = models.DateTimeField(default=timezone.now, db_index=True)
     via = models.CharField(max_length=VIA_MAX_LENGTH)
 
