@@ -17,11 +17,12 @@ from django.db.models import QuerySet
 from django_tenants.utils import get_public_schema_name, get_tenant_model
 
 from conditions import Context
+from engine import tenancy
 from engine.audit import InactiveSelection, audit_selections
 from engine.exceptions import NoStrategyAvailable
 from engine.namespace import StrategyNamespace
 from engine.registry import Registry, registries
-from engine.resolution import Reason
+from engine.resolution import Reason, StoredSelections
 from engine.storage.reads import read_many
 from tenants.tenant_model import plan_or_none, tenant_name
 
@@ -165,8 +166,11 @@ def strategies_in_force(tenants: Iterable[Tenant] | None = None) -> list[TenantS
     read_many(contexts)
     report = []
     for tenant, context in zip(chosen, contexts, strict=True):
-        namespace = StrategyNamespace(context)
-        states = tuple(_state(registry, namespace) for registry in keyed)
+        # One switch to the tenant's schema for all its registries, not one per read.
+        with tenancy.tenant_scope(tenant):
+            namespace = StrategyNamespace(context, connection_tenant=True)
+            stored = namespace.stored()
+            states = tuple(_state(registry, namespace, stored) for registry in keyed)
         plan = plan_or_none(tenant)
         report.append(
             TenantStrategies(
@@ -195,8 +199,10 @@ def _registries() -> list[type[Registry]]:
     return sorted(registries().values(), key=lambda registry: registry.key)
 
 
-def _state(registry: type[Registry], namespace: StrategyNamespace) -> RegistryState:
-    stored = namespace.stored().tenant_choice(registry.key)
+def _state(
+    registry: type[Registry], namespace: StrategyNamespace, stored_selections: StoredSelections
+) -> RegistryState:
+    stored = stored_selections.tenant_choice(registry.key)
     try:
         resolution = namespace.resolution(registry)
     except NoStrategyAvailable as error:

@@ -13,7 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
 
 import engine
-from conditions import Context
+from conditions import Context, Predicate
+from conditions.predicates import register_predicate, unregister_predicate
 from engine import Reason, Registry, SkipReason, Strategy
 from engine.models import Selection
 from engine.storage.writes import write_selection
@@ -245,3 +246,34 @@ def test_reports_always_switch_the_connection_back(
             with pytest.raises(RuntimeError):
                 strategies_in_force([pro_tenant])
             assert connection.schema_name == "acme"
+
+
+def test_each_tenants_registries_are_judged_in_its_own_schema(
+    free_tenant: Tenant, pro_tenant: Tenant
+) -> None:
+    seen: list[tuple[str, str]] = []
+
+    def schema_seen(context: Context) -> bool:
+        seen.append((context.tenant.schema_name, connection.schema_name))
+        return True
+
+    register_predicate("schema_seen", schema_seen)
+    try:
+        with isolated_registries():
+
+            class Probes(Registry):
+                key = "probes"
+
+            class Probe(Strategy):
+                registry = Probes
+                slug = "probe"
+                condition = Predicate("schema_seen")
+
+            report = strategies_in_force([free_tenant, pro_tenant])
+    finally:
+        unregister_predicate("schema_seen")
+    probes = [s for tenant in report for s in tenant.registries if s.registry == "probes"]
+    assert [state.slug for state in probes] == ["probe", "probe"]
+    # The condition ran with the connection on its tenant's schema; the connection is back.
+    assert seen == [("acme", "acme"), ("globex", "globex")]
+    assert connection.schema_name == "public"
