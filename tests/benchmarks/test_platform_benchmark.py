@@ -5,7 +5,7 @@ holding the tables the page reads there (``engine_selection`` and
 ``engine_strategyconfiguration``, created ``LIKE`` the public schema's, indexes and constraints
 included): a third with a selection of their own (some not in force for their plan), some with
 a user's selection beside it, which the page must not show. The schemas are committed from a
-second connection, a hundred a transaction, before the test's transaction begins, and dropped
+second connection, twenty a transaction, before the test's transaction begins, and dropped
 after it ends: about 20 s for 1,000, where full clones of the tenant template (some 130
 relations each) took over 3 minutes to create and one more to drop, and one transaction
 holding them all would exhaust PostgreSQL's lock table. Platform flags by plan, tenant,
@@ -61,8 +61,10 @@ QUICK_PER_PAGE = 10
 ROUNDS = 30
 COLD_ROUNDS = 5
 PREFIX = "bench_platform_"
-# Schemas created (and dropped) per transaction: each holds about 15 relation locks.
-CHUNK = 100
+# Schemas created (and dropped) per transaction: each locks about 16 relations until the
+# commit, and the lock table is shared by every connection of the server (CI's embedded one
+# too): a few hundred locks at a time.
+CHUNK = 20
 # What the page reads in a tenant's schema.
 TABLES = ("engine_selection", "engine_strategyconfiguration")
 # The user whose selections sit beside some tenants' own (never shown on the page).
