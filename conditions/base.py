@@ -21,7 +21,7 @@ from typing import ClassVar
 
 from django.core.exceptions import SynchronousOnlyOperation
 
-from conditions.compiler import compile_truth
+from conditions.compiler import NodeKinds, compile_truth
 from conditions.context import Context
 from conditions.explanation import Explanation
 from conditions.quoting import quote
@@ -238,7 +238,7 @@ def _compiled_on_first_call(condition: Condition) -> AnyType:
     """
 
     def truth(context: Context) -> Truth:
-        compiled = compile_truth(condition)
+        compiled = compile_truth(condition, _NODE_KINDS)
         object.__setattr__(condition, "truth", compiled)
         return compiled(context)
 
@@ -416,6 +416,10 @@ class Leaf(Condition):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(map(repr, self.args))})"
+
+
+# What the compiler inlines; any other condition it calls.
+_NODE_KINDS = NodeKinds(all=All, any=Any, not_=Not, leaf=Leaf)
 
 
 # Equal leaves share one small int as memo key: an int hashes and compares faster than the

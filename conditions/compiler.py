@@ -20,6 +20,7 @@ condition ever becomes code.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -33,9 +34,20 @@ if TYPE_CHECKING:
 MAX_INLINE_DEPTH = 24
 
 
-def compile_truth(condition: Condition) -> Callable[[Context], Truth]:
+@dataclass(frozen=True)
+class NodeKinds:
+    """The classes of the nodes the compiler knows, handed over by ``conditions.base`` (which
+    calls the compiler: this module imports nothing of it)."""
+
+    all: type
+    any: type
+    not_: type
+    leaf: Any
+
+
+def compile_truth(condition: Condition, kinds: NodeKinds) -> Callable[[Context], Truth]:
     """Return a function ``(context) -> True | False | None`` equal to ``condition.truth``."""
-    writer = _Writer()
+    writer = _Writer(kinds)
     writer.line(1, "memo = context.memo")
     writer.line(1, "get = memo.get")
     writer.node(condition, 1, depth=0)
@@ -53,7 +65,8 @@ def compile_truth(condition: Condition) -> Callable[[Context], Truth]:
 class _Writer:
     """Writes the body of a compiled ``truth``: each node leaves its value in ``t``."""
 
-    def __init__(self) -> None:
+    def __init__(self, kinds: NodeKinds) -> None:
+        self.kinds = kinds
         self.lines: list[str] = []
         self.objects: dict[str, Any] = {}  # the defaults of the generated function, by name
         self._unknowns = 0
@@ -61,21 +74,17 @@ class _Writer:
     def line(self, indent: int, text: str) -> None:
         self.lines.append("    " * indent + text)
 
-    def node(self, condition: Condition, indent: int, depth: int) -> None:
-        from conditions.base import All, Any, Leaf, Not
-
-        kind = type(condition)
+    def node(self, condition: Any, indent: int, depth: int) -> None:
+        kind, kinds = type(condition), self.kinds
         if depth > MAX_INLINE_DEPTH:
             self.call(condition, indent)
-        elif kind is All or kind is Any:
-            assert isinstance(condition, All | Any)
-            self.composite(condition.conditions, kind is Any, indent, depth)
-        elif kind is Not:
-            assert isinstance(condition, Not)
+        elif kind is kinds.all or kind is kinds.any:
+            self.composite(condition.conditions, kind is kinds.any, indent, depth)
+        elif kind is kinds.not_:
             self.node(condition.condition, indent, depth + 1)
             self.line(indent, "if t is not None:")
             self.line(indent + 1, "t = not t")
-        elif isinstance(condition, Leaf) and kind.truth is Leaf.truth:
+        elif isinstance(condition, kinds.leaf) and kind.truth is kinds.leaf.truth:
             self.leaf(condition, indent)
         else:
             self.call(condition, indent)

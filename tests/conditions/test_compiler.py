@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conditions import All, Always, Any, Condition, Context, Leaf, Never, Not, Setting
-from conditions.compiler import MAX_INLINE_DEPTH, compile_truth
+from conditions.compiler import MAX_INLINE_DEPTH
 from tests.conditions.leaves import Boom, F, Fixed, R, T
 
 _leaves = st.builds(
@@ -160,5 +160,5 @@ def test_no_text_of_a_condition_becomes_code(settings: object) -> None:
     setattr(settings, "COMPILER_TEST_MODE", hostile)  # noqa: B010
     condition = Setting("COMPILER_TEST_MODE", hostile) & ~Setting("COMPILER_TEST_MODE", "x")
     assert condition.truth(Context()) is True
-    function = compile_truth(condition)
+    function = condition.truth  # compiled by the first call
     assert hostile not in repr(function.__code__.co_consts)
