@@ -42,8 +42,8 @@ def exports(request: HttpRequest) -> HttpResponse:
     """The export format in force (users choose their own), payments, and whether what the
     routing fetched ahead was left unused."""
     namespace = request.strategy  # type: ignore[attr-defined]
-    left = hasattr(request, AHEAD)
-    return HttpResponse(f"{namespace.exports.slug} {namespace.payments.slug} {left}")
+    slugs = f"{namespace.exports.slug} {namespace.payments.slug}"
+    return HttpResponse(f"{slugs} {hasattr(request, AHEAD)}")
 
 
 def payments(request: HttpRequest) -> HttpResponse:
