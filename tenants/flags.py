@@ -29,7 +29,15 @@ from conditions import cache
 from conditions.conf import settings as switchyard_settings
 from conditions.naming import suggestion
 from conditions.users import user_name
-from conditions.waffle_rules import decide, needs_request, user_kind, waffle_setting
+from conditions.waffle_rules import (
+    NO_USER,
+    decide,
+    needs_request,
+    request_user_kind,
+    user_kind,
+    user_rules_mask,
+    waffle_setting,
+)
 from engine import tenancy
 from tenants.plans import validate_plan
 from tenants.tenant_model import plan_or_none
@@ -142,6 +150,18 @@ def forget_in_waffles_cache(keys: list[str]) -> None:
         )
 
 
+# The key of the context tenant's plan in Context.lookups (see _plan_in).
+_TENANT_PLAN = object()
+
+
+def _plan_in(context: Any) -> Any:
+    """Return the plan of ``context``'s tenant, asked once per context (None: no plan)."""
+    lookups = context.lookups
+    if _TENANT_PLAN not in lookups:
+        lookups[_TENANT_PLAN] = plan_or_none(context.tenant)
+    return lookups[_TENANT_PLAN]
+
+
 def current_tenant() -> Any:
     """Return the tenant the connection is on, loading it when it is only a schema name."""
     return tenancy.current_tenant(load=True) or getattr(connection, "tenant", None)
@@ -240,11 +260,17 @@ class PlatformFlag(AbstractBaseFlag):
         """Return whether the tenant targeting (tenants, plans, percent) selects ``tenant``."""
         if tenant is None:
             return False
+        return self._targets(tenant, None)
+
+    def _targets(self, tenant: Any, context: Any) -> bool:
+        # The tenant's plan is asked only when the flag targets plans (once per context).
         schema_name = getattr(tenant, "schema_name", None)
         if schema_name in self.tenants:
             return True
-        if self.plans and plan_or_none(tenant) in self.plans:
-            return True
+        if self.plans:
+            plan = plan_or_none(tenant) if context is None else _plan_in(context)
+            if plan in self.plans:
+                return True
         return bool(
             self.tenant_percent
             and schema_name is not None
@@ -252,11 +278,29 @@ class PlatformFlag(AbstractBaseFlag):
         )
 
     def is_active_for_context(self, context: Any) -> bool:
-        """Return whether the flag is on for a ``conditions.Context``: in memory, no query."""
+        """Return whether the flag is on for a ``conditions.Context``: in memory, no query.
+
+        The same decision as ``_decide`` (tests compare them) with what every flag of the
+        context shares worked out once per context: the tenant's plan, the request user's kind.
+        """
         # A loaded row is never "adding": one attribute, where the pk property costs a call.
         if self._state.adding and not self.pk:
             return bool(waffle_setting("FLAG_DEFAULT"))
-        return self._decide(context.tenant, context.request, context.user, False)
+        request = context.request
+        # needs_request(self), inline: this runs for every platform flag of every request.
+        if request is None or self.testing or self.languages or self.percent:
+            return self._decide(context.tenant, request, context.user, False)
+        if self.name in request.GET and waffle_setting("OVERRIDE"):
+            return request.GET[self.name] == "1"
+        if self.everyone is not None:
+            return self.everyone
+        tenant = context.tenant
+        if tenant is not None and self._targets(tenant, context):
+            return True
+        if not (self.authenticated or self.staff or self.superusers):
+            return False  # no user rule: the request's user does not matter
+        kind = request_user_kind(context)
+        return kind != NO_USER and bool(kind & user_rules_mask(self))
 
     def is_active_for_every_context(self) -> bool | None:
         """Return the answer no context can change (everyone on or off), else None.
