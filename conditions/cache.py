@@ -47,9 +47,11 @@ def prepare() -> None:
     """
     try:
         backend = cache()
-        # Django's Redis and memcached backends keep their client in a cached ``_cache``.
         if isinstance(getattr(type(backend), "_cache", None), cached_property):
+            # Django's Redis and memcached backends keep their client in a cached ``_cache``.
             backend._cache  # type: ignore[attr-defined]  # noqa: B018 - building it is the point
+        elif isinstance(getattr(type(backend), "client", None), property):
+            backend.client  # type: ignore[attr-defined]  # noqa: B018 - django-redis's, lazy
     except Exception as error:
         failed("start", error)
 

@@ -24,9 +24,9 @@ DATABASES = {"default": json.loads(os.environ.get("SWITCHYARD_WORKER_DATABASE", 
 CACHES = {
     **TEST_CACHES,
     "switchyard": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": os.environ.get("SWITCHYARD_WORKER_REDIS", "redis://127.0.0.1:1/0"),
-        "OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
+        "OPTIONS": {"SOCKET_TIMEOUT": 0.5, "SOCKET_CONNECT_TIMEOUT": 0.5},
     },
 }
 ROOT_URLCONF = "tests.benchmarks.asgi_support"

@@ -133,3 +133,26 @@ def test_prepare_logs_a_backend_that_cannot_be_built(caplog: pytest.LogCaptureFi
     finally:
         cache.reset()
     assert any("failed to start" in r.getMessage() for r in caplog.records)
+
+
+def test_prepare_builds_a_django_redis_client_too() -> None:
+    from django.core.cache import caches
+
+    dead = {
+        **settings.CACHES,
+        "switchyard": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+        },
+    }
+    cache.reset()
+    try:
+        with override_settings(CACHES=dead, SWITCHYARD={"CACHE": "switchyard"}):
+            cache.prepare()
+            assert vars(caches["switchyard"])["_client"] is not None  # built, not connected
+            assert cache.healthy()
+            assert cache.get_many(["k"]) == {}  # the dead server: a miss, then the back-off
+            assert not cache.healthy()
+    finally:
+        cache.reset()
