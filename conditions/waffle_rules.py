@@ -257,7 +257,8 @@ _STEPS = (_overridden, _everyone, _testing, _language, _user, _percent)
 class FlagEntry:
     """A loaded flag, the ids of its listed users and groups, and how ``Flag`` evaluates it.
 
-    ``mode`` is ``CONTEXT`` (the model's ``is_active_for_context(context)``, and its
+    ``mode`` is ``CONTEXT`` (the model's ``is_active_for_context(context)``, or the function
+    its ``context_rule()`` returns at load time, which must decide the same; and its
     ``is_active_for_every_context()``, if it has one, at load time), ``STOCK``
     (waffle's own rules on the in-memory row) or ``MODEL`` (the model overrides
     ``is_active`` or ``is_active_for_user``: its own code, on the loaded instance).
@@ -280,7 +281,8 @@ class FlagEntry:
     # Stock flags decided by the user rules alone: those rules' answer for each kind of user,
     # by user_kind_index(user) (see _by_user_kind).
     by_user_kind: tuple[bool, ...] = field(default=(), repr=False)
-    # Context flags: the row's is_active_for_context, bound once.
+    # Context flags: the row's context_rule() if the model has one (its decision with the row's
+    # fields read once, at load), else its is_active_for_context, bound once.
     for_context: Callable[[Any], Any] | None = field(default=None, repr=False)
 
     @classmethod
@@ -294,7 +296,9 @@ class FlagEntry:
             # everyone): then it is decided once, here.
             every = getattr(flag, "is_active_for_every_context", None)
             static = None if every is None else every()
-            return cls(flag, CONTEXT, static=static, for_context=flag.is_active_for_context)
+            rule = getattr(flag, "context_rule", None)
+            decide_for = flag.is_active_for_context if rule is None else rule()
+            return cls(flag, CONTEXT, static=static, for_context=decide_for)
         members = bool(user_ids or group_ids)
         stock = (
             issubclass(model, AbstractUserFlag)

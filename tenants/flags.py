@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 from django.contrib.postgres.fields import ArrayField
@@ -260,17 +260,11 @@ class PlatformFlag(AbstractBaseFlag):
         """Return whether the tenant targeting (tenants, plans, percent) selects ``tenant``."""
         if tenant is None:
             return False
-        return self._targets(tenant, None)
-
-    def _targets(self, tenant: Any, context: Any) -> bool:
-        # The tenant's plan is asked only when the flag targets plans (once per context).
         schema_name = getattr(tenant, "schema_name", None)
         if schema_name in self.tenants:
             return True
-        if self.plans:
-            plan = plan_or_none(tenant) if context is None else _plan_in(context)
-            if plan in self.plans:
-                return True
+        if self.plans and plan_or_none(tenant) in self.plans:
+            return True
         return bool(
             self.tenant_percent
             and schema_name is not None
@@ -278,29 +272,52 @@ class PlatformFlag(AbstractBaseFlag):
         )
 
     def is_active_for_context(self, context: Any) -> bool:
-        """Return whether the flag is on for a ``conditions.Context``: in memory, no query.
+        """Return whether the flag is on for a ``conditions.Context``: in memory, no query."""
+        return self.context_rule()(context)
 
-        The same decision as ``_decide`` (tests compare them) with what every flag of the
-        context shares worked out once per context: the tenant's plan, the request user's kind.
+    def context_rule(self) -> Callable[[Any], bool]:
+        """Return ``is_active_for_context`` for the row as it is now, its fields read once.
+
+        The ``Flag`` condition's snapshot asks for it when it loads the row (a WAFFLE_*
+        setting change reloads the snapshot), so a request only does what its context
+        changes: the tenant (its plan asked once per context) and the request user's kind.
+        The same decision as ``_decide`` (tests compare them).
         """
         # A loaded row is never "adding": one attribute, where the pk property costs a call.
         if self._state.adding and not self.pk:
-            return bool(waffle_setting("FLAG_DEFAULT"))
-        request = context.request
-        # needs_request(self), inline: this runs for every platform flag of every request.
-        if request is None or self.testing or self.languages or self.percent:
-            return self._decide(context.tenant, request, context.user, False)
-        if self.name in request.GET and waffle_setting("OVERRIDE"):
-            return request.GET[self.name] == "1"
+            default = bool(waffle_setting("FLAG_DEFAULT"))
+            return lambda context: default
+        if needs_request(self) or waffle_setting("OVERRIDE"):
+            # waffle's request rules (testing, languages, percent, ?name= overrides).
+            return lambda context: self._decide(
+                context.tenant, context.request, context.user, False
+            )
         if self.everyone is not None:
-            return self.everyone
-        tenant = context.tenant
-        if tenant is not None and self._targets(tenant, context):
-            return True
-        if not (self.authenticated or self.staff or self.superusers):
-            return False  # no user rule: the request's user does not matter
-        kind = request_user_kind(context)
-        return kind != NO_USER and bool(kind & user_rules_mask(self))
+            everyone = self.everyone
+            return lambda context: everyone
+        return self._targeting_rule()
+
+    def _targeting_rule(self) -> Callable[[Any], bool]:
+        # The tenant targeting, then waffle's user rules (as kinds of user, see waffle_rules).
+        listed, plans = frozenset(self.tenants), frozenset(self.plans)
+        percent, name, kinds = self.tenant_percent, self.name, user_rules_mask(self)
+
+        def rule(context: Any) -> bool:
+            request, tenant = context.request, context.tenant
+            if request is None:
+                return self._decide(tenant, None, context.user, False)
+            if tenant is not None:
+                schema_name = getattr(tenant, "schema_name", None)
+                if schema_name in listed or (plans and _plan_in(context) in plans):
+                    return True
+                if percent and schema_name and tenant_bucket(name, schema_name) < percent:
+                    return True
+            if not kinds:
+                return False  # no user rule: the request's user does not matter
+            kind = request_user_kind(context)
+            return kind != NO_USER and bool(kind & kinds)
+
+        return rule
 
     def is_active_for_every_context(self) -> bool | None:
         """Return the answer no context can change (everyone on or off), else None.

@@ -177,6 +177,36 @@ def test_on_a_request_the_user_rules_are_waffles_for_every_kind_of_user(
         assert not flag.is_active_for_context(Context(tenant=free_tenant, request=userless))
 
 
+def test_a_request_context_decides_as_waffles_api_for_every_targeting(
+    flag: PlatformFlag, free_tenant: Tenant, pro_tenant: Tenant
+) -> None:
+    # The snapshot's rule (context_rule, fields read once) against is_active(request), which
+    # decides through _decide; the percent cut-offs straddle both tenants' buckets.
+    users = [
+        AnonymousUser(),
+        make_user(free_tenant, "member"),
+        make_user(free_tenant, "staffer", is_staff=True),
+    ]
+    buckets = sorted(tenant_bucket(flag.name, t.schema_name) for t in (free_tenant, pro_tenant))
+    targetings: list[dict[str, Any]] = [
+        {},
+        {"tenants": [pro_tenant.schema_name]},
+        {"plans": ["pro"]},
+        {"plans": ["enterprise"], "staff": True},
+        *({"tenant_percent": cut} for cut in (0, buckets[0], buckets[0] + 1, buckets[1] + 1, 100)),
+        {"tenant_percent": buckets[1], "authenticated": True},
+    ]
+    for targeting in targetings:
+        candidate = PlatformFlag(name=flag.name, pk=flag.pk, **targeting)
+        candidate._state.adding = False
+        for tenant in (free_tenant, pro_tenant):
+            for user in users:
+                request = request_for(tenant, user)
+                expected = bool(candidate.is_active(request))
+                got = candidate.context_rule()(Context(tenant=tenant, request=request))
+                assert got is expected, (targeting, tenant.schema_name, user)
+
+
 def test_is_active_for_context_needs_no_query_and_no_cache(
     flag: PlatformFlag, pro_tenant: Tenant, django_assert_num_queries: Any
 ) -> None:
