@@ -21,6 +21,7 @@ from typing import ClassVar
 
 from django.core.exceptions import SynchronousOnlyOperation
 
+from conditions.compiler import NodeKinds, compile_truth
 from conditions.context import Context
 from conditions.explanation import Explanation
 from conditions.quoting import quote
@@ -177,13 +178,12 @@ class _Composite(Condition):
     ``a & a`` are ``a`` and the text form reads back to an equal value.
     """
 
-    __slots__ = ("_plan", "conditions")
+    __slots__ = ("conditions", "truth")
     operator: ClassVar[str]
 
     conditions: tuple[Condition, ...]
-    # Per operand (its memo key, its bound check) when it is a plain Leaf, else (None, its
-    # bound truth): the memo loop (_memo_loop) evaluates leaves inline, a Python call less each.
-    _plan: tuple[tuple[int | None, AnyType], ...]
+    # The compiled evaluation (conditions.compiler), made on the first call.
+    truth: AnyType
 
     def __new__(cls, *conditions: Condition) -> AnyType:
         if not conditions:
@@ -193,7 +193,7 @@ class _Composite(Condition):
             return flat[0]
         self = super().__new__(cls)
         object.__setattr__(self, "conditions", flat)
-        object.__setattr__(self, "_plan", tuple(_plan(condition) for condition in flat))
+        object.__setattr__(self, "truth", _compiled_on_first_call(self))
         Condition.__init__(self)
         return self
 
@@ -229,41 +229,18 @@ class _Composite(Condition):
         return f"{type(self).__name__}({', '.join(map(repr, self.conditions))})"
 
 
-def _memo_loop(decisive: bool) -> AnyType:
-    """Return the ``truth`` method of a node that stops at the first operand that is ``decisive``.
+def _compiled_on_first_call(condition: Condition) -> AnyType:
+    """Return the first ``truth`` of a composite: it compiles the condition, keeps the compiled
+    function as the condition's ``truth`` and calls it.
 
-    The one evaluation loop: ``All`` stops at False, ``Any`` at True, and a ``Leaf`` is an
-    ``All`` of itself. Each operand of the node's ``_plan`` is a leaf (its memo key and its
-    bound ``check``: memoised inline, a Python call less per leaf) or any other node (``None``
-    and its bound ``truth``). Written once, it costs nothing against a loop per class:
-    ``decisive`` and ``outcome`` are default arguments, read as fast as constants (measured
-    on the conditions benchmark, interleaved: the same time as two hand-written loops; a
-    closure cell instead, 2% slower); callers never pass them. Typed ``Any``: mypy cannot
-    check a method assigned from a factory against the one it overrides.
+    Compiled on first use, not on construction: ``a & b & c`` builds intermediate composites
+    that are never evaluated. Two threads may both compile; either result is the same function.
     """
 
-    def truth(
-        self: AnyType, context: Context, decisive: bool = decisive, outcome: bool = not decisive
-    ) -> Truth:
-        memo, unknown = context.memo, False
-        for key, call in self._plan:
-            if key is None:
-                value = call(context)
-            else:  # a leaf: its result in this context, else its check, once
-                value = memo.get(key)
-                if value is None:
-                    try:
-                        value = memo[key] = bool(call(context))
-                    except Exception as error:
-                        call.__self__.failed(context, error)
-                        value = None
-                elif value.__class__ is not bool:
-                    value = None  # the exception it raised: unknown
-            if value is decisive:
-                return decisive
-            if value is None:
-                unknown = True
-        return None if unknown else outcome
+    def truth(context: Context) -> Truth:
+        compiled = compile_truth(condition, _NODE_KINDS)
+        object.__setattr__(condition, "truth", compiled)
+        return compiled(context)
 
     return truth
 
@@ -274,7 +251,6 @@ class All(_Composite):
     __slots__ = ()
     operator = "&"
     precedence = ALL_PRECEDENCE
-    truth = _memo_loop(False)
 
 
 class Any(_Composite):
@@ -283,7 +259,6 @@ class Any(_Composite):
     __slots__ = ()
     operator = "|"
     precedence = ANY_PRECEDENCE
-    truth = _memo_loop(True)
 
 
 class Not(Condition):
@@ -292,9 +267,11 @@ class Not(Condition):
     ``Not(Not(a))`` is ``a``.
     """
 
-    __slots__ = ("condition",)
+    __slots__ = ("condition", "truth")
 
     condition: Condition
+    # The compiled evaluation (conditions.compiler), made on the first call.
+    truth: AnyType
 
     def __new__(cls, condition: Condition) -> AnyType:
         _require_condition(condition, "~")
@@ -302,6 +279,7 @@ class Not(Condition):
             return condition.condition
         self = super().__new__(cls)
         object.__setattr__(self, "condition", condition)
+        object.__setattr__(self, "truth", _compiled_on_first_call(self))
         Condition.__init__(self)
         return self
 
@@ -311,10 +289,6 @@ class Not(Condition):
 
     def __invert__(self) -> Condition:
         return self.condition
-
-    def truth(self, context: Context) -> Truth:
-        value = self.condition.truth(context)
-        return None if value is None else not value
 
     def explain(self, context: Context) -> Explanation:
         child = self.condition.explain(context)
@@ -342,18 +316,19 @@ class Leaf(Condition):
     A leaf is evaluated at most once per context: the result (or the exception) is memoised.
     """
 
-    __slots__ = ("_key", "_plan", "args")
+    __slots__ = ("_key", "args")
     kind: ClassVar[str]
+    # Whether a composite looks the result up in (and stores it to) the context's memo. A leaf
+    # whose check is cheaper than the memo and has no side effect may say False.
+    memoised: ClassVar[bool] = True
 
     args: tuple[AnyType, ...]
     _key: int
-    _plan: tuple[tuple[int, AnyType]]
 
     def __init__(self, *args: AnyType) -> None:
         object.__setattr__(self, "args", args)
         super().__init__()
         object.__setattr__(self, "_key", _memo_key((self._value_class(), args)))
-        object.__setattr__(self, "_plan", ((self._key, self.check),))
 
     def check(self, context: Context) -> bool:
         """Look the thing up; may raise, which makes the leaf unknown (not met)."""
@@ -379,8 +354,21 @@ class Leaf(Condition):
     def __reduce__(self) -> tuple[AnyType, tuple[AnyType, ...]]:
         return (type(self), self.args)
 
-    # The memo loop over this one leaf: its result in the context, else its check, once.
-    truth = _memo_loop(False)
+    def truth(self, context: Context) -> Truth:
+        """Return the leaf's result in ``context``, else its check's (once: memoised).
+
+        ``conditions.compiler`` inlines this in composites: keep the two in step.
+        """
+        value = context.memo.get(self._key)
+        if value is None:
+            try:
+                value = context.memo[self._key] = bool(self.check(context))
+            except Exception as error:
+                self.failed(context, error)
+                return None
+        elif value.__class__ is not bool:
+            return None  # the exception it raised: unknown
+        return value
 
     def failed(self, context: Context, error: Exception) -> None:
         """Record that ``check`` raised ``error``: memoised, logged once, re-raised if strict.
@@ -430,11 +418,8 @@ class Leaf(Condition):
         return f"{type(self).__name__}({', '.join(map(repr, self.args))})"
 
 
-def _plan(condition: Condition) -> tuple[int | None, AnyType]:
-    if type(condition).truth is Leaf.truth:
-        assert isinstance(condition, Leaf)
-        return (condition._key, condition.check)
-    return (None, condition.truth)
+# What the compiler inlines; any other condition it calls.
+_NODE_KINDS = NodeKinds(all=All, any=Any, not_=Not, leaf=Leaf)
 
 
 # Equal leaves share one small int as memo key: an int hashes and compares faster than the

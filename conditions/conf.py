@@ -86,18 +86,23 @@ class SwitchyardSettings:
         return self._cached
 
     def __getattr__(self, name: str) -> Any:
+        # Only reached for a key not read since the last reload: it is then kept as a plain
+        # attribute (as DRF's api_settings does), so requests read settings at attribute speed.
         if name.startswith("_"):
             raise AttributeError(name)
         merged = self._merged()
         try:
-            return merged[name]
+            value = merged[name]
         except KeyError:
             raise AttributeError(
                 f"Switchyard has no setting {name!r}.{suggestion(name, merged)}"
             ) from None
+        self.__dict__[name] = value
+        return value
 
     def reload(self) -> None:
         """Forget the merged values; the next read sees the current Django settings."""
+        self.__dict__.clear()
         self._cached = None
 
 

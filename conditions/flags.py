@@ -22,7 +22,16 @@ from conditions.snapshot import (
     snapshot_stamp_key,
 )
 from conditions.users import user_name
-from conditions.waffle_rules import CONTEXT, STOCK, FlagEntry, decide, user_kind, waffle_setting
+from conditions.waffle_rules import (
+    CONTEXT,
+    NO_USER,
+    STOCK,
+    FlagEntry,
+    decide,
+    request_user_kind,
+    user_kind,
+    waffle_setting,
+)
 
 __all__ = ["Flag", "Sample", "Switch", "flags_changed", "snapshot_stamp_key"]
 
@@ -60,15 +69,17 @@ class Flag(Leaf):
         if entry is None:
             return self._missing(context)
         # The common cases inline (see FlagEntry): settled by the row alone; with a request,
-        # waffle's user step alone (its is_active_for_user, then the members); the model's
-        # is_active_for_context.
+        # waffle's user step alone (its is_active_for_user's answer for the request user's
+        # kind, then the members); the model's is_active_for_context.
         if entry.static is not None:
             return entry.static
         request = context.request
         if entry.user_rules_only and request is not None:
-            user = getattr(request, "user", None)
-            return bool(user) and bool(
-                entry.kinds(entry.flag, user) or (entry.has_members and entry.member(user))
+            kind = request_user_kind(context)
+            if kind == NO_USER:
+                return False
+            return entry.by_user_kind[kind] or (
+                entry.has_members and entry.member(request.user) is not None
             )
         if entry.for_context is not None:
             return bool(entry.for_context(context))

@@ -65,8 +65,15 @@ class Setting(Leaf):
     not defined is not met. Values are Python literals (str, int, float, bool, None, tuples).
     """
 
-    __slots__ = ()
+    __slots__ = ("_compare", "_expected", "_name")
     kind = "setting"
+    # Reading a setting costs less than looking it up in the memo, and settings do not change
+    # within a request: composites read it each time they need it (see conditions.compiler).
+    memoised = False
+
+    _name: str
+    _compare: bool
+    _expected: Any
 
     def __init__(self, name: str, *value: Any) -> None:
         if not isinstance(name, str) or not _NAME.fullmatch(name):
@@ -82,20 +89,24 @@ class Setting(Leaf):
                 f"bool, None or a tuple of those), got {echo(value[0])}"
             )
         super().__init__(name, *value)
+        # The arguments as the hot path reads them (a slot each, not a tuple index).
+        object.__setattr__(self, "_name", name)
+        object.__setattr__(self, "_compare", bool(value))
+        object.__setattr__(self, "_expected", value[0] if value else None)
 
     @property
     def name(self) -> str:
-        return str(self.args[0])
+        return self._name
 
     def check(self, context: Context) -> bool:
-        current = served.get(self.args[0], _MISSING)  # read_setting(), inlined: hot path
+        current = served.get(self._name, _MISSING)  # read_setting(), inlined: hot path
         if current is _MISSING:
-            current = getattr(settings, self.args[0], _MISSING)
-        if current is _MISSING:
-            return False
-        if len(self.args) == 1:
-            return bool(current)
-        return bool(current == self.args[1])
+            current = getattr(settings, self._name, _MISSING)
+            if current is _MISSING:
+                return False
+        if self._compare:
+            return bool(current == self._expected)
+        return bool(current)
 
     def detail(self, context: Context) -> str:
         current = getattr(settings, self.args[0], _MISSING)

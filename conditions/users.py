@@ -105,13 +105,27 @@ class _Everything:
 
 
 class _AskUser:
-    """Permissions decided by ``user.has_perm`` (custom authentication backends)."""
+    """Permissions decided by ``user.has_perm`` (custom authentication backends).
+
+    Kept for one context: each permission is asked once, its answer (or the error it raised)
+    kept, as the memo would keep a leaf's.
+    """
 
     def __init__(self, user: Any) -> None:
         self.user = user
+        self.answers: dict[object, bool | Exception] = {}
 
     def __contains__(self, permission: object) -> bool:
-        return bool(self.user.has_perm(permission))
+        answer = self.answers.get(permission)
+        if answer is None:
+            try:
+                answer = bool(self.user.has_perm(permission))
+            except Exception as error:
+                answer = error
+            self.answers[permission] = answer
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
 
 
 def _granted(user: Any) -> Any:
@@ -135,6 +149,9 @@ class Permission(Leaf):
 
     __slots__ = ()
     kind = "perm"
+    # Once the context holds the user's permissions (or asks has_perm once per permission,
+    # see _AskUser), a check is a set lookup: cheaper than the memo.
+    memoised = False
 
     def __init__(self, permission: str) -> None:
         _text(permission, "Permission", "billing.use_invoice")

@@ -8,7 +8,8 @@ and the user's groups with a query, on every call. Here the rows are the snapsho
 - The common case calls waffle's own code: a flag whose ``everyone`` is set is settled at load
   time (waffle: it "overrides all other settings"), and a flag with no testing mode,
   languages or percent is decided by waffle's ``AbstractBaseFlag.is_active_for_user`` (the
-  user kinds), then ``FlagEntry.member`` (the listed users and groups, in memory).
+  user kinds: asked at load time for each of the eight kinds of user, so a request looks its
+  answer up), then ``FlagEntry.member`` (the listed users and groups, in memory).
 - ``decide()`` is the one copy of waffle's code here: ``is_active(request)`` step by step,
   with the rule that decided. It decides flags with testing mode, languages or percent, and
   explains every flag. waffle's own ``is_active`` on an in-memory row costs about 3 times as
@@ -31,7 +32,17 @@ from django.core.signals import setting_changed
 
 from conditions.users import user_groups
 
-__all__ = ["FlagEntry", "decide", "needs_request", "user_kind", "waffle_setting"]
+__all__ = [
+    "NO_USER",
+    "FlagEntry",
+    "decide",
+    "needs_request",
+    "request_user_kind",
+    "user_kind",
+    "user_kind_index",
+    "user_rules_mask",
+    "waffle_setting",
+]
 
 # How Flag evaluates a loaded flag: its model's is_active_for_context(context), waffle's
 # stock rules on the in-memory row, or the model's own overridden is_active/is_active_for_user.
@@ -69,6 +80,73 @@ def needs_request(flag: Any) -> bool:
     """Return whether one of waffle's rules that read the request (testing mode, languages,
     percent) is set on ``flag``; without them only its everyone and user rules decide."""
     return bool(flag.testing or flag.languages or flag.percent)
+
+
+# The kinds of user waffle's user rules tell apart, as the bits of an index into
+# FlagEntry.by_user_kind: authenticated 1, staff 2, superuser 4. NO_USER: a request without one.
+NO_USER = -1
+
+
+def user_kind_index(user: Any) -> int:
+    """Return ``user``'s index into ``FlagEntry.by_user_kind`` (``NO_USER`` for no user)."""
+    if not user:
+        return NO_USER
+    return (
+        (1 if user.is_authenticated else 0)
+        | (2 if getattr(user, "is_staff", False) else 0)
+        | (4 if getattr(user, "is_superuser", False) else 0)
+    )
+
+
+def request_user_kind(context: Any) -> int:
+    """Return the ``user_kind_index`` of ``context``'s request user (kept for the context)."""
+    kind: int | None = context.lookups.get(_REQUEST_USER_KIND)
+    if kind is None:
+        kind = user_kind_index(getattr(context.request, "user", None))
+        context.lookups[_REQUEST_USER_KIND] = kind
+    return kind
+
+
+def user_rules_mask(flag: Any) -> int:
+    """Return the kinds of user ``flag``'s user rules switch it on for, as index bits.
+
+    ``user_kind_index(user) & user_rules_mask(flag)`` is waffle's
+    ``AbstractBaseFlag.is_active_for_user(flag, user)`` past ``everyone`` (tests compare them
+    for every kind of user and every combination of rules).
+    """
+    return (
+        (1 if flag.authenticated else 0) | (2 if flag.staff else 0) | (4 if flag.superusers else 0)
+    )
+
+
+# The key of the request user's kind in Context.lookups.
+_REQUEST_USER_KIND = object()
+
+
+@dataclass(frozen=True, slots=True)
+class _UserOfKind:
+    """Stands in for a user of one kind when waffle's own user rules are tabulated."""
+
+    is_authenticated: bool
+    is_staff: bool
+    is_superuser: bool
+
+
+def _by_user_kind(flag: Any) -> tuple[bool, ...]:
+    """waffle's ``AbstractBaseFlag.is_active_for_user(flag, user)`` for each kind of user.
+
+    Those rules read only the user's ``is_authenticated``, ``is_staff`` and ``is_superuser``,
+    so asking waffle's code once per kind at load time gives every answer it can give, and a
+    request looks its answer up by its user's index instead of calling it per flag.
+    """
+    from waffle.models import AbstractBaseFlag
+
+    rules: Callable[[Any, Any], bool | None] = AbstractBaseFlag.is_active_for_user
+    return tuple(bool(rules(flag, _UserOfKind(*_bits(index)))) for index in range(8))
+
+
+def _bits(index: int) -> tuple[bool, bool, bool]:
+    return bool(index & 1), bool(index & 2), bool(index & 4)
 
 
 def user_kind(flag: Any, user: Any) -> str | None:
@@ -179,7 +257,8 @@ _STEPS = (_overridden, _everyone, _testing, _language, _user, _percent)
 class FlagEntry:
     """A loaded flag, the ids of its listed users and groups, and how ``Flag`` evaluates it.
 
-    ``mode`` is ``CONTEXT`` (the model's ``is_active_for_context(context)``, and its
+    ``mode`` is ``CONTEXT`` (the model's ``is_active_for_context(context)``, or the function
+    its ``context_rule()`` returns at load time, which must decide the same; and its
     ``is_active_for_every_context()``, if it has one, at load time), ``STOCK``
     (waffle's own rules on the in-memory row) or ``MODEL`` (the model overrides
     ``is_active`` or ``is_active_for_user``: its own code, on the loaded instance).
@@ -199,7 +278,11 @@ class FlagEntry:
     # Stock flags: waffle's AbstractBaseFlag.is_active_for_user(flag, user) (everyone, then
     # the kinds of users: authenticated, staff, superusers), kept here for the hot path.
     kinds: Callable[[Any, Any], bool | None] = field(default=lambda flag, user: None, repr=False)
-    # Context flags: the row's is_active_for_context, bound once.
+    # Stock flags decided by the user rules alone: those rules' answer for each kind of user,
+    # by user_kind_index(user) (see _by_user_kind).
+    by_user_kind: tuple[bool, ...] = field(default=(), repr=False)
+    # Context flags: the row's context_rule() if the model has one (its decision with the row's
+    # fields read once, at load), else its is_active_for_context, bound once.
     for_context: Callable[[Any], Any] | None = field(default=None, repr=False)
 
     @classmethod
@@ -213,7 +296,9 @@ class FlagEntry:
             # everyone): then it is decided once, here.
             every = getattr(flag, "is_active_for_every_context", None)
             static = None if every is None else every()
-            return cls(flag, CONTEXT, static=static, for_context=flag.is_active_for_context)
+            rule = getattr(flag, "context_rule", None)
+            decide_for = flag.is_active_for_context if rule is None else rule()
+            return cls(flag, CONTEXT, static=static, for_context=decide_for)
         members = bool(user_ids or group_ids)
         stock = (
             issubclass(model, AbstractUserFlag)
@@ -230,7 +315,10 @@ class FlagEntry:
                 static = flag.everyone
             user_rules_only = flag.everyone is None and not needs_request(flag)
         kinds = AbstractBaseFlag.is_active_for_user
-        return cls(flag, STOCK, user_ids, group_ids, members, static, user_rules_only, kinds)
+        by_kind = _by_user_kind(flag) if user_rules_only else ()
+        return cls(
+            flag, STOCK, user_ids, group_ids, members, static, user_rules_only, kinds, by_kind
+        )
 
     def member(self, user: Any) -> str | None:
         """Return how ``user`` is listed on the flag ("listed user", "listed group ..."), or None.

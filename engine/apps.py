@@ -15,6 +15,7 @@ class EngineConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
+        from conditions import cache
         from engine import checks, checks_sets  # noqa: F401 - registers the system checks
         from engine.discovery import autodiscover
         from engine.platform import load
@@ -27,3 +28,4 @@ class EngineConfig(AppConfig):
         # Every cache key carries it; reading the installed metadata costs about a millisecond,
         # paid here at start-up rather than by the first request.
         package_version()
+        cache.prepare()  # the cache client and its library, here rather than in a request

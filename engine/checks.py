@@ -72,7 +72,7 @@ def check_middleware(app_configs: AppConfigs = None, **kwargs: Any) -> list[Chec
 
 @register(TAG)
 def check_caches(app_configs: AppConfigs = None, **kwargs: Any) -> list[CheckMessage]:
-    """W002-W004 and E007: cache aliases fit for tenants and for several processes."""
+    """W002-W004, W007 and E007: cache aliases fit for tenants and for several processes."""
     messages: list[CheckMessage] = []
     caches = django_settings.CACHES
     alias = _switchyard_setting("CACHE")
@@ -112,6 +112,18 @@ def check_caches(app_configs: AppConfigs = None, **kwargs: Any) -> list[CheckMes
                 hint=f"Point {SETTING_NAME}['CACHE'] at a shared cache (Redis, Memcached), or "
                 "silence switchyard.W003 when the site runs in one process.",
                 id="switchyard.W003",
+            )
+        )
+    if config.get("OPTIONS", {}).get("IGNORE_EXCEPTIONS"):
+        messages.append(
+            Warning(
+                f"Switchyard's cache {alias!r} sets OPTIONS['IGNORE_EXCEPTIONS'] (django-redis): "
+                "a dead Redis then answers every call as a miss after its socket timeout, so "
+                "Switchyard cannot see the outage and back off; every request waits for the "
+                "timeout.",
+                hint="Remove IGNORE_EXCEPTIONS from that alias: Switchyard turns cache errors "
+                "into misses itself and leaves the cache alone for CACHE_RETRY_AFTER seconds.",
+                id="switchyard.W007",
             )
         )
     if _tenant_aware(config.get("KEY_FUNCTION")):

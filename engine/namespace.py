@@ -20,7 +20,6 @@ from engine import explain as explaining
 from engine import resolution as resolving
 from engine import tenancy
 from engine.catalogue import get_registry, registries
-from engine.config import config_class
 from engine.exceptions import NeedsAwait, NoStrategyAvailable
 from engine.platform.load import platform_state
 from engine.set_resolution import resolve_any
@@ -139,7 +138,7 @@ class StrategyNamespace:
         found = resolving.offered(registry, context, platform_state(context))
         if parent is not None:
             found = [strategy for strategy in found if parent.serves(strategy)]
-        if not configured or not any(config_class(strategy) for strategy in found):
+        if not configured or not registry._members.configurable:
             return found
         stored = stored_selections(context)
         return [s for s in found if not resolving.configuration(s, context, stored).missing]

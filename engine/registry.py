@@ -22,6 +22,7 @@ from asgiref.sync import sync_to_async
 
 from engine import catalogue
 from engine.catalogue import created_registries, get_registry, qualified_name, registries
+from engine.config import config_class
 from engine.exceptions import RegistrationError, UnknownStrategy
 from engine.namespace import StrategyNamespace
 from engine.storage import configs, writes
@@ -58,6 +59,9 @@ class Members:
 
     ordered: tuple[type[Strategy], ...] = ()
     by_slug: Mapping[str, type[Strategy]] = field(default_factory=lambda: MappingProxyType({}))
+    # Whether any of them declares a Config: listings skip the configuration check when none
+    # does (asking each strategy per listing cost as much as a fifth of the conditions).
+    configurable: bool = False
 
 
 class RegistryMeta(type):
@@ -123,7 +127,8 @@ class RegistryMeta(type):
                 )
             ordered = tuple(sorted([*kept, strategy], key=lambda s: (s.priority, s.slug)))
             by_slug = MappingProxyType({member.slug: member for member in ordered})
-            cls._members = Members(ordered, by_slug)
+            configurable = any(config_class(member) for member in ordered)
+            cls._members = Members(ordered, by_slug, configurable)
 
 
 class Registry(metaclass=RegistryMeta):

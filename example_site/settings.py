@@ -102,9 +102,11 @@ def _cache(local_name: str) -> dict[str, Any]:
     """Return a cache alias: the shared Redis when REDIS_URL is set, else local memory."""
     if _REDIS_URL:
         return {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # django-redis: one client per process (Django's RedisCache builds one per call).
+            # Its IGNORE_EXCEPTIONS stays off: Switchyard handles cache errors itself.
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": _REDIS_URL,
-            "OPTIONS": {"socket_timeout": _REDIS_TIMEOUT, "socket_connect_timeout": _REDIS_TIMEOUT},
+            "OPTIONS": {"SOCKET_TIMEOUT": _REDIS_TIMEOUT, "SOCKET_CONNECT_TIMEOUT": _REDIS_TIMEOUT},
         }
     return {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",

@@ -18,10 +18,12 @@ clock, so machines with skewed clocks agree.
 
 One round trip serves the whole request. Each process remembers which schema each host routed
 to last (``predicted_schema``, at most ``PREDICTED_HOSTS`` hosts): the routing ``get_many``
-also fetches the keys the engine reads first for that schema (``extra_keys``), and the
-middleware hands them to the engine only when the validated routing agrees with the
-prediction. The prediction decides what to fetch, never where to route, so a wrong or stale
-one costs the engine its own round trip later, not another tenant's data.
+also fetches the keys the engine reads first for that schema (``extra_keys``: the tenant's
+selections, the conditions' stamps and, behind a session cookie, the own selections of the user
+``engine.storage.session_users`` last saw behind it), and the middleware hands them to the
+engine only when the validated routing agrees with the prediction. The prediction decides what
+to fetch, never where to route, so a wrong or stale one costs the engine its own round trip
+later, not another tenant's data.
 
 A saved or deleted tenant or domain still forgets its hosts after commit (with the keys
 computed when the write happens), so a working cache shows a change at once; the check is what

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 from django.contrib.postgres.fields import ArrayField
@@ -29,7 +29,15 @@ from conditions import cache
 from conditions.conf import settings as switchyard_settings
 from conditions.naming import suggestion
 from conditions.users import user_name
-from conditions.waffle_rules import decide, needs_request, user_kind, waffle_setting
+from conditions.waffle_rules import (
+    NO_USER,
+    decide,
+    needs_request,
+    request_user_kind,
+    user_kind,
+    user_rules_mask,
+    waffle_setting,
+)
 from engine import tenancy
 from tenants.plans import validate_plan
 from tenants.tenant_model import plan_or_none
@@ -140,6 +148,18 @@ def forget_in_waffles_cache(keys: list[str]) -> None:
             type(error).__name__,
             error,
         )
+
+
+# The key of the context tenant's plan in Context.lookups (see _plan_in).
+_TENANT_PLAN = object()
+
+
+def _plan_in(context: Any) -> Any:
+    """Return the plan of ``context``'s tenant, asked once per context (None: no plan)."""
+    lookups = context.lookups
+    if _TENANT_PLAN not in lookups:
+        lookups[_TENANT_PLAN] = plan_or_none(context.tenant)
+    return lookups[_TENANT_PLAN]
 
 
 def current_tenant() -> Any:
@@ -253,10 +273,51 @@ class PlatformFlag(AbstractBaseFlag):
 
     def is_active_for_context(self, context: Any) -> bool:
         """Return whether the flag is on for a ``conditions.Context``: in memory, no query."""
+        return self.context_rule()(context)
+
+    def context_rule(self) -> Callable[[Any], bool]:
+        """Return ``is_active_for_context`` for the row as it is now, its fields read once.
+
+        The ``Flag`` condition's snapshot asks for it when it loads the row (a WAFFLE_*
+        setting change reloads the snapshot), so a request only does what its context
+        changes: the tenant (its plan asked once per context) and the request user's kind.
+        The same decision as ``_decide`` (tests compare them).
+        """
         # A loaded row is never "adding": one attribute, where the pk property costs a call.
         if self._state.adding and not self.pk:
-            return bool(waffle_setting("FLAG_DEFAULT"))
-        return self._decide(context.tenant, context.request, context.user, False)
+            default = bool(waffle_setting("FLAG_DEFAULT"))
+            return lambda context: default
+        if needs_request(self) or waffle_setting("OVERRIDE"):
+            # waffle's request rules (testing, languages, percent, ?name= overrides).
+            return lambda context: self._decide(
+                context.tenant, context.request, context.user, False
+            )
+        if self.everyone is not None:
+            everyone = self.everyone
+            return lambda context: everyone
+        return self._targeting_rule()
+
+    def _targeting_rule(self) -> Callable[[Any], bool]:
+        # The tenant targeting, then waffle's user rules (as kinds of user, see waffle_rules).
+        listed, plans = frozenset(self.tenants), frozenset(self.plans)
+        percent, name, kinds = self.tenant_percent, self.name, user_rules_mask(self)
+
+        def rule(context: Any) -> bool:
+            request, tenant = context.request, context.tenant
+            if request is None:
+                return self._decide(tenant, None, context.user, False)
+            if tenant is not None:
+                schema_name = getattr(tenant, "schema_name", None)
+                if schema_name in listed or (plans and _plan_in(context) in plans):
+                    return True
+                if percent and schema_name and tenant_bucket(name, schema_name) < percent:
+                    return True
+            if not kinds:
+                return False  # no user rule: the request's user does not matter
+            kind = request_user_kind(context)
+            return kind != NO_USER and bool(kind & kinds)
+
+        return rule
 
     def is_active_for_every_context(self) -> bool | None:
         """Return the answer no context can change (everyone on or off), else None.

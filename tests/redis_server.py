@@ -28,7 +28,9 @@ import pytest
 
 BINARY = "redis-server"
 INSTALL_HINT = "apt-get install redis-server"
-BACKEND = "django.core.cache.backends.redis.RedisCache"
+# What the README recommends for Switchyard's alias (tests/conditions/test_cache.py also runs
+# Django's own RedisCache against a dead server).
+BACKEND = "django_redis.cache.RedisCache"
 # Seconds a client waits for a dead server: short, so an outage costs tests little time.
 SOCKET_TIMEOUT = 0.5
 START_TIMEOUT = 10.0
@@ -56,7 +58,7 @@ def _cache_entry(url: str, timeout: float) -> dict[str, Any]:
     return {
         "BACKEND": BACKEND,
         "LOCATION": url,
-        "OPTIONS": {"socket_timeout": timeout, "socket_connect_timeout": timeout},
+        "OPTIONS": {"SOCKET_TIMEOUT": timeout, "SOCKET_CONNECT_TIMEOUT": timeout},
     }
 
 

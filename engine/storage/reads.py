@@ -9,10 +9,12 @@ PgBouncer cannot make it read another tenant's rows, and nothing read from the w
 can enter the cache.
 
 A request routed by ``tenants.middleware.CachedTenantMiddleware`` makes that round trip even
-earlier: the middleware fetches ``ahead_keys(schema)`` for the schema it predicts, in the same
-``get_many`` as the host's routing entry, and hands the values over with ``fetched_ahead``. The
-first read of the request takes them (once, and only for that very schema) instead of calling
-the cache again.
+earlier: the middleware fetches ``ahead_keys(schema, user_pk)`` for the schema it predicts, in
+the same ``get_many`` as the host's routing entry, and hands the values over with
+``fetched_ahead``. The first read of the request takes them (once, and only for that very
+schema) instead of calling the cache again. ``user_pk`` is the user ``session_users`` predicts
+behind the request's session cookie: that user's value is used only if the request's real user
+is that very user, and the prediction is learned here, once the request knows its user.
 """
 
 from __future__ import annotations
@@ -33,11 +35,11 @@ from conditions.prefetch import prefetch, required_keys
 from engine import tenancy
 from engine.config import StoredConfig
 from engine.resolution import StoredSelections
-from engine.storage import cache, generations
+from engine.storage import cache, generations, session_users
 
 # Where a context keeps the selections it read, so every registry of a request shares them.
 MEMO = "_switchyard_selections"
-# Where a request keeps ``(schema, values)`` fetched ahead with its routing (``fetched_ahead``).
+# Where a request keeps ``(schema, values, writes, user_pk)`` fetched ahead with its routing.
 AHEAD = "_switchyard_fetched_ahead"
 
 
@@ -106,21 +108,26 @@ def forget(context: Context) -> None:
     context.extra.pop(MEMO, None)
 
 
-def ahead_keys(schema: str) -> tuple[str, ...]:
-    """Return the keys a request on ``schema`` reads first: its tenant's and the required ones."""
-    return (cache.key_for(schema), *required_keys())
+def ahead_keys(schema: str, user_pk: Any = None) -> tuple[str, ...]:
+    """Return the keys a request on ``schema`` reads first: its tenant's, the required ones and,
+    for a predicted signed-in user ``user_pk``, that user's."""
+    keys = (cache.key_for(schema), *required_keys())
+    return keys if user_pk is None else (*keys, cache.key_for(schema, user_pk))
 
 
-def fetched_ahead(request: Any, schema: str, values: dict[str, Any]) -> None:
-    """Hand ``request`` the values of ``ahead_keys(schema)`` its routing fetched (absent: miss).
+def fetched_ahead(request: Any, schema: str, values: dict[str, Any], user_pk: Any = None) -> None:
+    """Hand ``request`` the values of ``ahead_keys(schema, user_pk)`` its routing fetched
+    (absent: miss).
 
-    Only a context of this request whose tenant's schema is ``schema`` uses them, once.
+    Only a context of this request whose tenant's schema is ``schema`` uses them, once; the
+    user's value only if that context's user is ``user_pk``.
     """
-    setattr(request, AHEAD, (schema, values, cache.committed_writes()))
+    setattr(request, AHEAD, (schema, values, cache.committed_writes(), user_pk))
 
 
-def _take_ahead(context: Context, schema: str) -> dict[str, Any] | None:
-    """Return the values fetched ahead for ``schema`` by the context's request, and drop them.
+def _take_ahead(context: Context, schema: str) -> tuple[dict[str, Any], Any] | None:
+    """Return the values fetched ahead for ``schema`` by the context's request and the user pk
+    they include the key of (None: no user's), and drop them.
 
     Dropped whatever the schema: a later read (after a write of this request) asks the cache.
     Not used after a write this process committed since (this request's own, perhaps).
@@ -133,22 +140,33 @@ def _take_ahead(context: Context, schema: str) -> dict[str, Any] | None:
         delattr(request, AHEAD)
     except AttributeError:  # a wrapper that reads through to the request but cannot delete
         return None
-    fetched_schema, values, writes = ahead
+    fetched_schema, values, writes, user_pk = ahead
     if fetched_schema != schema or writes != cache.committed_writes():
         return None
-    return values
+    return values, user_pk
 
 
-def _fetch(context: Context, schema: str, keys: tuple[str, ...]) -> dict[str, Any]:
+def _fetch(context: Context, schema: str, keys: tuple[str, ...], user_pk: Any) -> dict[str, Any]:
     """Fetch ``keys`` and the required keys, from what the routing fetched ahead when it can."""
     ahead = _take_ahead(context, schema)
     if ahead is None:
+        _learn(context, schema, user_pk)
         return prefetch(context, keys)
-    context.prefetched = {key: ahead.get(key) for key in required_keys()}
-    if len(keys) == 1:
-        return ahead  # the tenant's key was fetched: absent there is a miss
-    # A signed-in user's own key: the routing ran before anyone knew the user.
-    return {**ahead, **switchyard_cache.get_many(keys[1:])}
+    values, predicted = ahead
+    context.prefetched = {key: values.get(key) for key in required_keys()}
+    if predicted != user_pk:
+        # Another user (or no one) is behind the cookie now: what was fetched for the predicted
+        # user is not this request's, and the next request should guess this one.
+        _learn(context, schema, user_pk)
+        if user_pk is not None:
+            return {**values, **switchyard_cache.get_many(keys[1:])}
+    return values  # every key of the request was fetched: absent there is a miss
+
+
+def _learn(context: Context, schema: str, user_pk: Any) -> None:
+    """Remember who is behind the context's request's session cookie on ``schema``."""
+    if context.request is not None:
+        session_users.learn(schema, session_users.cookie_of(context.request), user_pk)
 
 
 def _read(context: Context, schema: str, user_pk: Any, using: str) -> StoredSelections:
@@ -161,7 +179,7 @@ def _read(context: Context, schema: str, user_pk: Any, using: str) -> StoredSele
         _take_ahead(context, schema)
         prefetch(context)
         return query(schema, user_pk, using)[0]
-    found = _fetch(context, schema, keys)
+    found = _fetch(context, schema, keys, user_pk)
     scope = generations.scope_of(schema)
     fresh = generations.latest(scope, using)
     entries: list[Any] = [found.get(key) for key in keys]

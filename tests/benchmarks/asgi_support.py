@@ -28,6 +28,11 @@ def plain_page(request: HttpRequest) -> HttpResponse:
     return HttpResponse(request.tenant.schema_name)  # type: ignore[attr-defined]
 
 
+def plain_user_page(request: HttpRequest) -> HttpResponse:
+    """The plain page for a signed-in user: the tenant and the user (its session read)."""
+    return HttpResponse(f"{request.tenant.schema_name} {request.user.pk}")  # type: ignore[attr-defined]
+
+
 def bare_page(request: HttpRequest) -> HttpResponse:
     """A constant answer: what the handler costs with no middleware at all."""
     return HttpResponse("bare")
@@ -36,5 +41,6 @@ def bare_page(request: HttpRequest) -> HttpResponse:
 urlpatterns = [
     path("strategy/", strategy_page),
     path("plain/", plain_page),
+    path("plain-user/", plain_user_page),
     path("bare/", bare_page),
 ]

@@ -25,7 +25,7 @@ from tenants.models import Tenant
 from tests.redis_server import RedisServer, redis_server  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
-CHAINS = ("switchyard", "switchyard, redis preloaded", "django-tenants")
+CHAINS = ("switchyard", "django-tenants")
 ROUNDS = 7
 TARGET_RATIO = 1.5
 
@@ -64,7 +64,10 @@ def test_a_new_process_first_request_against_a_plain_django_tenants_projects(
     for _ in range(rounds):
         for chain in CHAINS:
             runs[chain].append(first_request(chain, redis_server.url))
-    assert not any(m.startswith("rest_framework") for m in runs["switchyard"][-1]["modules"])
+    # Nothing the request does not use, and the cache client was built at start-up
+    # (conditions.cache.prepare), not by the first request.
+    imported = runs["switchyard"][-1]["modules"]
+    assert not any(m.split(".")[0] in ("rest_framework", "redis") for m in imported), imported
     ours, theirs = runs["switchyard"][-1], runs["django-tenants"][-1]
     flag_queries = [sql for sql in ours["queries"] if "waffle" in sql]
     assert len(flag_queries) <= 1, ours["queries"]
@@ -85,7 +88,7 @@ def test_a_new_process_first_request_against_a_plain_django_tenants_projects(
         for chain in CHAINS
     ]
     theirs_first = median["django-tenants"]["first"]
-    for chain in CHAINS[:2]:
+    for chain in CHAINS[:1]:
         lines.append(
             f"{chain}: first request ratio {median[chain]['first'] / theirs_first:.2f}x "
             f"(target <= {TARGET_RATIO}x); django.setup() ratio "

@@ -5,17 +5,16 @@ memory (a set of permissions, a dict of settings, a dict of flag booleans). ``ma
 prints each ratio. Three shapes:
 
 - the mixed case: half of the ``&`` short-circuits (target: at most 10x the floor; measured
-  about 10.4x since waffle's own ``is_active_for_user`` decides the user rules, 9.7x before;
-  asserted at most 11x);
+  7.1-8.5x since composites compile to one function, 10-12x before; asserted at most 10x);
 - the worst case: every leaf evaluated (every permission held, every setting off), with
-  waffle's stock flag model (target: at most 8x; measured about 12.3x; asserted at most
-  13.5x);
+  waffle's stock flag model (target: at most 8x; measured 7.8-8.0x, 12.2x before; asserted
+  at most 8.8x);
 - the worst case with the flag model the example site ships, ``tenants.PlatformFlag``,
-  targeting the request's tenant (target: at most 10x; measured about 15x; asserted at most
-  16.5x).
+  targeting the request's tenant (target: at most 10x; measured 9.7x with the row's rule
+  built once per snapshot load, 15.3x before; asserted at most 11x).
 
-Where a target is not reached, the assertion guards what is measured (plus 10 %) against
-regressions; the printed line shows both. No SQL query once warm, in every case.
+The assertions allow the target plus 10 % (this machine is shared and noisy); the printed line
+shows both. No SQL query once warm, in every case.
 """
 
 from __future__ import annotations
@@ -41,9 +40,9 @@ from tests.conditions.flags_app.models import UserFlag
 
 COUNT = 20
 # (target, asserted) ratios to the floor; see the module docstring.
-MIXED_RATIOS = (10, 11)
-WORST_CASE_RATIOS = (8, 13.5)
-PLATFORM_FLAG_RATIOS = (10, 16.5)
+MIXED_RATIOS = (10, 10)
+WORST_CASE_RATIOS = (8, 8.8)
+PLATFORM_FLAG_RATIOS = (10, 11)
 
 
 def _interleaved_best(*functions: Callable[[], Any], rounds: int = 300) -> list[float]:

@@ -14,9 +14,18 @@ The same host through Django's test client, interleaved so the machine's noise h
   round trip, no query): what the rest of the chain costs both sides.
 - ``django alone``: no middleware at all, a view that answers a constant: what the client, the
   handler and URL resolution cost whatever the project.
+- ``switchyard, signed in``: the first row for a signed-in user (Django reads the session and
+  the user: two queries either side): the user's own selections come with the routing, one
+  round trip.
+- ``switchyard, signed in, user unpredicted``: the same, with the guess of the user behind the
+  session cookie forgotten before each request: the user's key in a second round trip, as
+  before the guess.
+- ``django-tenants, signed in``: the plain project for that user, a view reading
+  ``request.tenant`` and ``request.user``.
 
-Printed: each median and each ratio to ``django-tenants``. Asserted: the warm request sends
-one command to Redis and no query, and costs less than the plain project's.
+Printed: each median and each ratio to ``django-tenants`` (the signed-in rows also to
+``django-tenants, signed in``). Asserted: the warm request sends one command to Redis, signed
+in or not, and costs less than the plain project's (signed in: its signed-in request).
 """
 
 from __future__ import annotations
@@ -29,11 +38,14 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.test import Client, override_settings
+from django_tenants.utils import tenant_context
 
 from conditions import cache as switchyard_cache
+from engine.storage import session_users
 from tenants import cache
 from tenants.models import Tenant
 from tests.benchmarks.asgi_support import TENANT_MIDDLEWARE, plain_tenants_chain
+from tests.helpers import make_user
 from tests.redis_server import RedisServer, redis_server  # noqa: F401
 
 HOST = "globex.localhost"
@@ -52,14 +64,31 @@ def shared_cache(redis_server: RedisServer, settings: Any) -> Iterator[RedisServ
     switchyard_cache.reset()
 
 
-def _client(chain: list[str], path: str) -> Callable[[], Any]:
-    """Return a request of ``path`` through a client whose handler is built on ``chain``."""
+def _client(
+    chain: list[str], path: str, user: Any = None, *, forget_user: bool = False
+) -> Callable[[], Any]:
+    """Return a request of ``path`` through a client whose handler is built on ``chain``.
+
+    ``user``: signed in as that user of ``HOST``'s tenant; ``forget_user``: the guess of the
+    user behind this client's session cookie forgotten before each request (only this one).
+    """
     client = Client(HTTP_HOST=HOST)
+    if user is not None:
+        with tenant_context(user.tenant):  # the session lives in the tenant's schema
+            client.force_login(user)
     with override_settings(MIDDLEWARE=chain):
         # A client's handler loads the middleware on its first request, then keeps it.
         response = client.get(path)
         assert response.status_code == 200, (chain, response.content[:200])
-    return lambda: client.get(path)
+    if not forget_user:
+        return lambda: client.get(path)
+    schema, cookie = user.tenant.schema_name, client.cookies[settings.SESSION_COOKIE_NAME].value
+
+    def unpredicted() -> Any:
+        session_users.learn(schema, cookie, None)
+        return client.get(path)
+
+    return unpredicted
 
 
 def _routing_cached() -> list[str]:
@@ -75,25 +104,39 @@ def _unpredicted(request: Callable[[], Any]) -> Callable[[], Any]:
     return call
 
 
+def _sent(redis: Any, request: Callable[[], Any]) -> tuple[dict[str, int], bytes]:
+    """Return the commands ``request()`` sent to ``redis`` and the response's content."""
+    redis.config_resetstat()
+    content = request().content
+    stats = redis.info("commandstats")
+    return {k: v["calls"] for k, v in stats.items() if "config" not in k}, content
+
+
 @override_settings(ROOT_URLCONF=URLS)
 def test_a_warm_request_against_a_plain_django_tenants_projects(
     shared_cache: RedisServer, pro_tenant: Tenant, benchmark: Any
 ) -> None:
+    user = make_user(pro_tenant, "bench-user")
+    user.tenant = pro_tenant  # where _client signs it in
     ours = _client(list(settings.MIDDLEWARE), "/strategy/")
+    ours_signed_in = _client(list(settings.MIDDLEWARE), "/strategy/", user)
     calls = {
         "switchyard": ours,
         "switchyard, unpredicted": _unpredicted(_client(list(settings.MIDDLEWARE), "/strategy/")),
         "django-tenants": _client(plain_tenants_chain(), "/plain/"),
         "django-tenants, routing cached": _client(_routing_cached(), "/plain/"),
         "django alone": _client([], "/bare/"),
+        "switchyard, signed in": ours_signed_in,
+        "switchyard, signed in, user unpredicted": _client(
+            list(settings.MIDDLEWARE), "/strategy/", user, forget_user=True
+        ),
+        "django-tenants, signed in": _client(plain_tenants_chain(), "/plain-user/", user),
     }
     for call in calls.values():
         assert call().status_code == 200  # warm: routing, selections, flags cached
     redis = shared_cache.client()
-    redis.config_resetstat()
-    assert ours().content == b"card"
-    sent = {k: v["calls"] for k, v in redis.info("commandstats").items() if "mget" in k}
-    assert sent == {"cmdstat_mget": 1}
+    assert _sent(redis, ours) == ({"cmdstat_mget": 1}, b"card")
+    assert _sent(redis, ours_signed_in) == ({"cmdstat_mget": 1}, b"card")
     rounds = 3 if benchmark.disabled else ROUNDS
     timed: dict[str, list[float]] = {name: [] for name in calls}
     for _ in range(rounds):
@@ -106,13 +149,20 @@ def test_a_warm_request_against_a_plain_django_tenants_projects(
         return
     median = {name: statistics.median(values) for name, values in timed.items()}
     theirs = median["django-tenants"]
+    theirs_signed_in = median["django-tenants, signed in"]
     alone = median["django alone"]
     lines = [
         f"{name}: {seconds * 1e6:.0f} us, {seconds / theirs:.2f}x django-tenants; "
         f"above django alone {(seconds - alone) * 1e6:.0f} us, "
         f"{(seconds - alone) / (theirs - alone):.2f}x django-tenants'"
+        + (
+            f"; {seconds / theirs_signed_in:.2f}x django-tenants, signed in"
+            if "signed in" in name
+            else ""
+        )
         for name, seconds in median.items()
     ]
     print("\nrequest: " + "\nrequest: ".join(lines))
     print(f"request: target <= {TARGET_RATIO}x django-tenants (the whole request)")
     assert median["switchyard"] < theirs
+    assert median["switchyard, signed in"] < theirs_signed_in

@@ -111,3 +111,48 @@ def test_a_recovered_cache_is_used_again_after_the_period() -> None:
         assert cache.set("k", 1, timeout=10) is False
     assert cache.set("switchyard:test:back", 1, timeout=10)
     assert cache.get("switchyard:test:back") == 1
+
+
+def test_prepare_builds_the_client_without_connecting(dead_cache: None) -> None:
+    # A dead server: building the client opens no connection, so nothing fails and no
+    # request is delayed by a timeout at start-up.
+    from django.core.cache import caches
+
+    cache.prepare()
+    assert "_cache" in vars(caches["switchyard"])  # the client, built
+    assert cache.healthy()
+
+
+def test_prepare_logs_a_backend_that_cannot_be_built(caplog: pytest.LogCaptureFixture) -> None:
+    broken = {**settings.CACHES, "switchyard": {"BACKEND": "no.such.Backend"}}
+    cache.reset()
+    try:
+        with override_settings(CACHES=broken, SWITCHYARD={"CACHE": "switchyard"}):
+            cache.prepare()  # never raises: the requests will read the database
+            assert not cache.healthy()
+    finally:
+        cache.reset()
+    assert any("failed to start" in r.getMessage() for r in caplog.records)
+
+
+def test_prepare_builds_a_django_redis_client_too() -> None:
+    from django.core.cache import caches
+
+    dead = {
+        **settings.CACHES,
+        "switchyard": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+        },
+    }
+    cache.reset()
+    try:
+        with override_settings(CACHES=dead, SWITCHYARD={"CACHE": "switchyard"}):
+            cache.prepare()
+            assert vars(caches["switchyard"])["_client"] is not None  # built, not connected
+            assert cache.healthy()
+            assert cache.get_many(["k"]) == {}  # the dead server: a miss, then the back-off
+            assert not cache.healthy()
+    finally:
+        cache.reset()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -142,3 +142,35 @@ def test_user_attributes_and_shorthands(acme: Tenant) -> None:
 def test_bad_arguments(build: Any, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         build()
+
+
+class CountingBackend:
+    """An authentication backend that counts has_perm calls; 'auth.broken' raises."""
+
+    calls: ClassVar[list[str]] = []
+
+    def authenticate(self, request: Any, **credentials: Any) -> None:
+        return None
+
+    def has_perm(self, user: Any, permission: str, obj: Any = None) -> bool:
+        CountingBackend.calls.append(permission)
+        if permission == "auth.broken":
+            raise RuntimeError("the permission service is down")
+        return permission == "auth.change_group"
+
+
+@override_settings(AUTHENTICATION_BACKENDS=[f"{__name__}.CountingBackend"])
+def test_a_custom_backend_is_asked_once_per_permission_per_context(bob: Any) -> None:
+    CountingBackend.calls.clear()
+    context = Context(user=bob)
+    conditions = [
+        Permission("auth.change_group") & Permission("auth.broken"),
+        Permission("auth.broken") | Permission("auth.change_group"),
+        ~Permission("auth.change_group") | Permission("auth.delete_group"),
+    ]
+    assert [c.truth(context) for c in conditions] == [None, True, False]
+    asked = sorted(CountingBackend.calls)
+    assert asked == ["auth.broken", "auth.change_group", "auth.delete_group"]
+    # A new context asks again: the answers are the request's, not the process's.
+    assert Permission("auth.change_group").evaluate(Context(user=bob))
+    assert CountingBackend.calls.count("auth.change_group") == 2

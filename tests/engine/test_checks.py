@@ -25,6 +25,7 @@ AUTH = "django.contrib.auth.middleware.AuthenticationMiddleware"
 OURS = "engine.middleware.StrategyMiddleware"
 LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
 REDIS = "django.core.cache.backends.redis.RedisCache"
+DJANGO_REDIS = "django_redis.cache.RedisCache"
 MAKE_KEY = "django_tenants.cache.make_key"
 # The engine's check ids (the tenants app has its own, switchyard.E1xx).
 ENGINE_ID = re.compile(r"switchyard\.[EW]0\d\d$")
@@ -110,6 +111,17 @@ def test_process_local_switchyard_cache_warns(backend: str) -> None:
         (warning,) = check_caches()
     assert warning.id == "switchyard.W003"
     assert "SWITCHYARD['CACHE']" in warning.hint
+
+
+def test_a_switchyard_cache_that_swallows_its_errors_warns() -> None:
+    default = {"BACKEND": REDIS, "KEY_FUNCTION": MAKE_KEY}
+    swallowing = {"BACKEND": DJANGO_REDIS, "OPTIONS": {"IGNORE_EXCEPTIONS": True}}
+    with override_settings(CACHES=caches(default, swallowing)):
+        (warning,) = check_caches()
+    assert warning.id == "switchyard.W007"
+    assert "CACHE_RETRY_AFTER" in warning.hint
+    with override_settings(CACHES=caches(default, {"BACKEND": DJANGO_REDIS})):
+        assert check_caches() == []
 
 
 def test_schema_prefixed_switchyard_cache_warns() -> None:

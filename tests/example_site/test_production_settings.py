@@ -83,10 +83,10 @@ def test_redis_gets_short_socket_timeouts(monkeypatch: pytest.MonkeyPatch) -> No
     site = site_settings(monkeypatch, REDIS_URL="redis://cache.internal:6379/0")
     for alias in ("default", "switchyard"):
         config = site.CACHES[alias]
-        assert config["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
-        assert config["OPTIONS"] == {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
+        assert config["BACKEND"] == "django_redis.cache.RedisCache"
+        assert config["OPTIONS"] == {"SOCKET_TIMEOUT": 0.5, "SOCKET_CONNECT_TIMEOUT": 0.5}
     site = site_settings(monkeypatch, REDIS_URL="redis://cache.internal:6379/0", REDIS_TIMEOUT="2")
-    assert site.CACHES["switchyard"]["OPTIONS"]["socket_timeout"] == 2.0
+    assert site.CACHES["switchyard"]["OPTIONS"]["SOCKET_TIMEOUT"] == 2.0
 
 
 def test_local_memory_caches_hold_thousands_of_tenants(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,6 +15,7 @@ from django.db.models import QuerySet
 from django.template import engines
 from django.test import RequestFactory
 from django_tenants.utils import schema_context, tenant_context
+from waffle.models import AbstractBaseFlag
 from waffle.utils import get_cache, get_setting
 
 from conditions import Context, Flag, cache
@@ -152,6 +154,57 @@ def test_kinds_of_users_of_any_tenant(flag: PlatformFlag, free_tenant: Tenant) -
     flag.superusers, flag.authenticated = False, True
     assert on_for(flag, free_tenant, member)
     assert not on_for(flag, free_tenant, AnonymousUser())
+
+
+def test_on_a_request_the_user_rules_are_waffles_for_every_kind_of_user(
+    flag: PlatformFlag, free_tenant: Tenant
+) -> None:
+    users = [
+        AnonymousUser(),
+        make_user(free_tenant, "member"),
+        make_user(free_tenant, "staffer", is_staff=True),
+        make_user(free_tenant, "boss", is_superuser=True),
+        make_user(free_tenant, "both", is_staff=True, is_superuser=True),
+    ]
+    for rules in itertools.product((False, True), repeat=3):
+        flag.authenticated, flag.staff, flag.superusers = rules
+        for user in users:
+            context = Context(tenant=free_tenant, request=request_for(free_tenant, user))
+            expected = bool(AbstractBaseFlag.is_active_for_user(flag, user))
+            assert flag.is_active_for_context(context) is expected, (rules, user)
+        userless = request_for(free_tenant)
+        del userless.user  # no authentication middleware: waffle says off
+        assert not flag.is_active_for_context(Context(tenant=free_tenant, request=userless))
+
+
+def test_a_request_context_decides_as_waffles_api_for_every_targeting(
+    flag: PlatformFlag, free_tenant: Tenant, pro_tenant: Tenant
+) -> None:
+    # The snapshot's rule (context_rule, fields read once) against is_active(request), which
+    # decides through _decide; the percent cut-offs straddle both tenants' buckets.
+    users = [
+        AnonymousUser(),
+        make_user(free_tenant, "member"),
+        make_user(free_tenant, "staffer", is_staff=True),
+    ]
+    buckets = sorted(tenant_bucket(flag.name, t.schema_name) for t in (free_tenant, pro_tenant))
+    targetings: list[dict[str, Any]] = [
+        {},
+        {"tenants": [pro_tenant.schema_name]},
+        {"plans": ["pro"]},
+        {"plans": ["enterprise"], "staff": True},
+        *({"tenant_percent": cut} for cut in (0, buckets[0], buckets[0] + 1, buckets[1] + 1, 100)),
+        {"tenant_percent": buckets[1], "authenticated": True},
+    ]
+    for targeting in targetings:
+        candidate = PlatformFlag(name=flag.name, pk=flag.pk, **targeting)
+        candidate._state.adding = False
+        for tenant in (free_tenant, pro_tenant):
+            for user in users:
+                request = request_for(tenant, user)
+                expected = bool(candidate.is_active(request))
+                got = candidate.context_rule()(Context(tenant=tenant, request=request))
+                assert got is expected, (targeting, tenant.schema_name, user)
 
 
 def test_is_active_for_context_needs_no_query_and_no_cache(

@@ -15,15 +15,14 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.test import AsyncClient, Client, override_settings
 from django.urls import path
-from django_tenants.utils import tenant_context
 
 from conditions import cache as switchyard_cache
+from engine.storage import session_users
 from engine.storage.reads import AHEAD
 from engine.storage.writes import write_selection
 from tenants import cache
 from tenants.models import Domain, Tenant
 from tests.asgi_client import asgi_get
-from tests.helpers import make_user
 from tests.redis_server import RedisServer, redis_server  # noqa: F401
 from tests.transactions import committed, settled
 
@@ -69,9 +68,11 @@ def shared_cache(redis_server: RedisServer, settings: Any) -> Iterator[RedisServ
     settings.CACHES = {**settings.CACHES, "switchyard": redis_server.cache_settings()}
     switchyard_cache.reset()
     cache.forget_predictions()
+    session_users.forget_all()
     yield redis_server
     switchyard_cache.reset()
     cache.forget_predictions()
+    session_users.forget_all()
 
 
 def commands(server: RedisServer, request: Any) -> dict[str, int]:
@@ -168,21 +169,6 @@ def test_a_request_reads_its_own_write_though_its_routing_fetched_before_it(
     assert get("initech.localhost", "/payments/").startswith("card")
     assert get("initech.localhost", "/payments/").startswith("card")
     assert get("initech.localhost", "/write-then-read/") == "invoice"
-
-
-@URLS
-def test_a_signed_in_user_costs_one_more_trip_for_their_own_selections(
-    shared_cache: RedisServer, pro_tenant: Tenant
-) -> None:
-    user = make_user(pro_tenant, "rt-visitor")
-    client = Client(HTTP_HOST="globex.localhost")
-    with tenant_context(pro_tenant):  # the login lives in the tenant's schema
-        client.force_login(user)
-    get("globex.localhost", "/payments/", client)
-    get("globex.localhost", "/payments/", client)
-    # The routing runs before the session says who the user is: the user's key comes second.
-    sent = commands(shared_cache, lambda: get("globex.localhost", "/payments/", client))
-    assert sent == {"mget": 2}
 
 
 @URLS
