@@ -54,6 +54,7 @@ from django_tenants.utils import (
 
 from conditions import cache
 from engine.conf import settings
+from engine.guesses import Guesses
 from engine.storage.cache import package_version
 
 if TYPE_CHECKING:
@@ -130,7 +131,7 @@ def lookup(hostname: str, extra_keys: Sequence[str] = ()) -> Route:
 # At most this many hosts' predictions are kept per process (about 0.2 KiB each); past it the
 # oldest are forgotten, which costs those hosts a second round trip, nothing else.
 PREDICTED_HOSTS = 10_000
-_predicted: dict[str, str] = {}
+_predicted: Guesses[str, str] = Guesses(PREDICTED_HOSTS)
 
 
 def predicted_schema(hostname: str) -> str | None:
@@ -140,17 +141,7 @@ def predicted_schema(hostname: str) -> str | None:
 
 def predict(hostname: str, schema: str | None) -> None:
     """Remember that ``hostname`` routed to ``schema`` (None: to no tenant) in this process."""
-    if schema is None:
-        _predicted.pop(hostname, None)
-        return
-    if _predicted.get(hostname) == schema:
-        return
-    while len(_predicted) >= PREDICTED_HOSTS:
-        try:  # dicts keep insertion order: drop the oldest (another thread may race us to it)
-            del _predicted[next(iter(_predicted))]
-        except (KeyError, RuntimeError, StopIteration):
-            break
-    _predicted[hostname] = schema
+    _predicted.remember(hostname, schema)
 
 
 def forget_predictions() -> None:

@@ -22,6 +22,8 @@ from typing import Any
 
 from django.conf import settings
 
+from engine.guesses import Guesses
+
 # At most this many (schema, cookie) guesses per process, about 0.1 KiB each (a 16-byte
 # digest and a user pk), so at most about 0.5 MiB; past it the oldest guess is forgotten, which
 # costs that user one more round trip on their next request, nothing else.
@@ -29,7 +31,7 @@ PREDICTED_SESSIONS = 4096
 
 # Per process: a digest means nothing outside it, and a cookie cannot be tested against one.
 _KEY = secrets.token_bytes(16)
-_users: dict[bytes, Any] = {}
+_users: Guesses[bytes, Any] = Guesses(PREDICTED_SESSIONS)
 
 
 def cookie_of(request: Any) -> str | None:
@@ -47,19 +49,7 @@ def learn(schema: str, cookie: str | None, user_pk: Any) -> None:
     """Remember that ``cookie`` on ``schema`` is ``user_pk``'s (None: no one's: forget it)."""
     if not cookie:
         return
-    digest = _digest(schema, cookie)
-    if user_pk is None:
-        _users.pop(digest, None)
-        return
-    if _users.get(digest) == user_pk:
-        return
-    _users.pop(digest, None)  # a changed guess counts as new: it is forgotten last
-    while len(_users) >= PREDICTED_SESSIONS:
-        try:  # dicts keep insertion order: drop the oldest (another thread may race us to it)
-            del _users[next(iter(_users))]
-        except (KeyError, RuntimeError, StopIteration):
-            break
-    _users[digest] = user_pk
+    _users.remember(_digest(schema, cookie), user_pk)
 
 
 def forget_all() -> None:

@@ -49,7 +49,7 @@ def test_no_cookie_is_no_guess() -> None:
 
 
 def test_guesses_are_bounded_oldest_first(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(session_users, "PREDICTED_SESSIONS", 3)
+    monkeypatch.setattr(session_users._users, "size", 3)
     for n in range(5):
         session_users.learn("acme", f"cookie-{n}", n + 100)
     assert [session_users.predicted_user("acme", f"cookie-{n}") for n in range(5)] == [
@@ -79,8 +79,9 @@ def test_a_full_table_stays_small() -> None:
     for n in range(session_users.PREDICTED_SESSIONS + 10):
         session_users.learn("acme", f"cookie-{n}", n)
     assert len(session_users._users) == session_users.PREDICTED_SESSIONS
-    entries = sum(sys.getsizeof(k) + sys.getsizeof(v) for k, v in session_users._users.items())
-    size = sys.getsizeof(session_users._users) + entries
+    table = session_users._users._values
+    entries = sum(sys.getsizeof(k) + sys.getsizeof(v) for k, v in table.items())
+    size = sys.getsizeof(table) + entries
     assert size < 1024 * 1024, size  # about 0.1 KiB a guess
 
 

@@ -200,7 +200,7 @@ def test_an_async_view_makes_one_cache_round_trip_too(
 
 def test_predictions_are_bounded_oldest_first(monkeypatch: pytest.MonkeyPatch) -> None:
     cache.forget_predictions()
-    monkeypatch.setattr(cache, "PREDICTED_HOSTS", 3)
+    monkeypatch.setattr(cache._predicted, "size", 3)
     for n in range(5):
         cache.predict(f"h{n}.example", f"s{n}")
     assert [cache.predicted_schema(f"h{n}.example") for n in range(5)] == [
