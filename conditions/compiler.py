@@ -154,5 +154,10 @@ class _Writer:
 
 
 def _short(condition: Condition) -> str:
-    text = str(condition)
+    # Only a name for tracebacks: whatever a custom leaf's text holds (or if it cannot be
+    # written at all), it must not stop the condition from compiling.
+    try:
+        text = "".join(ch if ch.isprintable() else "?" for ch in str(condition))
+    except Exception:
+        text = type(condition).__name__
     return text if len(text) <= 60 else text[:57] + "..."

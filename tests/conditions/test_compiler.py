@@ -162,3 +162,20 @@ def test_no_text_of_a_condition_becomes_code(settings: object) -> None:
     assert condition.truth(Context()) is True
     function = condition.truth  # compiled by the first call
     assert hostile not in repr(function.__code__.co_consts)
+
+
+def test_a_leaf_whose_text_is_unprintable_or_broken_still_compiles() -> None:
+    class Odd(Leaf):
+        __slots__ = ()
+        kind = "odd_for_test"
+
+        def check(self, context: Context) -> bool:
+            return True
+
+        def argument(self) -> str:
+            if self.args[0] == "broken":
+                raise RuntimeError("no text")
+            return "nul\x00and\nnewline"
+
+    assert (Odd("x") & T).truth(Context()) is True
+    assert (Odd("broken") & T).truth(Context()) is True
