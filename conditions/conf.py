@@ -53,8 +53,12 @@ def register_defaults(**defaults: Any) -> None:
 class SwitchyardSettings:
     """The merged ``SWITCHYARD`` dict: user values over ``DEFAULTS``, unknown keys rejected."""
 
+    # Also a class attribute: a read racing reload() (which empties the instance's __dict__)
+    # finds None and merges again, never an AttributeError.
+    _cached: dict[str, Any] | None = None
+
     def __init__(self) -> None:
-        self._cached: dict[str, Any] | None = None
+        self._cached = None
 
     def user_settings(self) -> dict[str, Any]:
         """Return the ``SWITCHYARD`` dict from Django settings (empty when unset)."""

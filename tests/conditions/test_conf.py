@@ -24,6 +24,15 @@ def test_user_values_override_the_defaults_and_follow_override_settings() -> Non
     assert settings.CACHE == "switchyard"  # the test settings' value is back
 
 
+def test_a_read_is_kept_as_an_attribute_until_switchyard_changes() -> None:
+    value = settings.STALENESS_BOUND
+    assert vars(settings)["STALENESS_BOUND"] == value  # later reads skip __getattr__
+    settings.reload()
+    assert "STALENESS_BOUND" not in vars(settings)
+    assert settings._cached is None  # the class's default: a racing read merges again
+    assert value == settings.STALENESS_BOUND
+
+
 def test_a_typo_is_a_system_check_error_and_reads_use_the_defaults() -> None:
     with override_settings(SWITCHYARD={"CACHE": "switchyard", "CACHE_TIMOUT": 5}):
         assert DEFAULTS["CACHE_TIMEOUT"] == settings.CACHE_TIMEOUT  # no exception on read
