@@ -109,40 +109,31 @@ class _Writer:
         self.line(indent + 1, f"t = None if {unknown} else {not decisive}")
 
     def leaf(self, leaf: Any, indent: int) -> None:
-        # The leaf's result in this context, else its check, once (Leaf.truth, inlined).
+        # The leaf's result in this context, else its check, once (Leaf.truth, inlined); a leaf
+        # that is not memoised, its check every time.
         check = self.object(leaf.check)
-        key = int(leaf.memo_key())
         if not leaf.memoised:
-            self.unmemoised_leaf(check, indent)
+            self.checked(check, None, indent)
             return
-        for text in (
-            f"t = get({key})",
-            "if t is None:",
-            "    try:",
-            f"        t = {check}(context)",
-            "        if t is not True and t is not False:",
-            "            t = bool(t)",
-            f"        memo[{key}] = t",
-            "    except Exception as error:",
-            f"        {check}.__self__.failed(context, error)",
-            "        t = None",
-            "elif t.__class__ is not bool:",
-            "    t = None",  # the exception it raised: unknown
-        ):
-            self.line(indent, text)
+        key = int(leaf.memo_key())
+        self.line(indent, f"t = get({key})")
+        self.line(indent, "if t is None:")
+        self.checked(check, key, indent + 1)
+        self.line(indent, "elif t.__class__ is not bool:")
+        self.line(indent + 1, "t = None")  # the exception it raised: unknown
 
-    def unmemoised_leaf(self, check: str, indent: int) -> None:
-        # Its check every time (a failure is still recorded, logged once, re-raised if strict).
-        for text in (
-            "try:",
-            f"    t = {check}(context)",
-            "    if t is not True and t is not False:",
-            "        t = bool(t)",
-            "except Exception as error:",
-            f"    {check}.__self__.failed(context, error)",
-            "    t = None",
-        ):
-            self.line(indent, text)
+    def checked(self, check: str, key: int | None, indent: int) -> None:
+        # The check's answer as a bool (memoised under ``key`` unless None); a check that
+        # raises is recorded by the leaf (memoised, logged once, re-raised if strict): unknown.
+        self.line(indent, "try:")
+        self.line(indent + 1, f"t = {check}(context)")
+        self.line(indent + 1, "if t is not True and t is not False:")
+        self.line(indent + 2, "t = bool(t)")
+        if key is not None:
+            self.line(indent + 1, f"memo[{key}] = t")
+        self.line(indent, "except Exception as error:")
+        self.line(indent + 1, f"{check}.__self__.failed(context, error)")
+        self.line(indent + 1, "t = None")
 
     def call(self, condition: Condition, indent: int) -> None:
         self.line(indent, f"t = {self.object(condition)}.truth(context)")

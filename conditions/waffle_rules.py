@@ -35,12 +35,12 @@ from conditions.users import user_groups
 __all__ = [
     "NO_USER",
     "FlagEntry",
+    "answers_by_user_kind",
     "decide",
     "needs_request",
     "request_user_kind",
     "user_kind",
     "user_kind_index",
-    "user_rules_mask",
     "waffle_setting",
 ]
 
@@ -107,18 +107,6 @@ def request_user_kind(context: Any) -> int:
     return kind
 
 
-def user_rules_mask(flag: Any) -> int:
-    """Return the kinds of user ``flag``'s user rules switch it on for, as index bits.
-
-    ``user_kind_index(user) & user_rules_mask(flag)`` is waffle's
-    ``AbstractBaseFlag.is_active_for_user(flag, user)`` past ``everyone`` (tests compare them
-    for every kind of user and every combination of rules).
-    """
-    return (
-        (1 if flag.authenticated else 0) | (2 if flag.staff else 0) | (4 if flag.superusers else 0)
-    )
-
-
 # The key of the request user's kind in Context.lookups.
 _REQUEST_USER_KIND = object()
 
@@ -132,7 +120,7 @@ class _UserOfKind:
     is_superuser: bool
 
 
-def _by_user_kind(flag: Any) -> tuple[bool, ...]:
+def answers_by_user_kind(flag: Any) -> tuple[bool, ...]:
     """waffle's ``AbstractBaseFlag.is_active_for_user(flag, user)`` for each kind of user.
 
     Those rules read only the user's ``is_authenticated``, ``is_staff`` and ``is_superuser``,
@@ -279,7 +267,7 @@ class FlagEntry:
     # the kinds of users: authenticated, staff, superusers), kept here for the hot path.
     kinds: Callable[[Any, Any], bool | None] = field(default=lambda flag, user: None, repr=False)
     # Stock flags decided by the user rules alone: those rules' answer for each kind of user,
-    # by user_kind_index(user) (see _by_user_kind).
+    # by user_kind_index(user) (see answers_by_user_kind).
     by_user_kind: tuple[bool, ...] = field(default=(), repr=False)
     # Context flags: the row's context_rule() if the model has one (its decision with the row's
     # fields read once, at load), else its is_active_for_context, bound once.
@@ -315,7 +303,7 @@ class FlagEntry:
                 static = flag.everyone
             user_rules_only = flag.everyone is None and not needs_request(flag)
         kinds = AbstractBaseFlag.is_active_for_user
-        by_kind = _by_user_kind(flag) if user_rules_only else ()
+        by_kind = answers_by_user_kind(flag) if user_rules_only else ()
         return cls(
             flag, STOCK, user_ids, group_ids, members, static, user_rules_only, kinds, by_kind
         )

@@ -31,11 +31,11 @@ from conditions.naming import suggestion
 from conditions.users import user_name
 from conditions.waffle_rules import (
     NO_USER,
+    answers_by_user_kind,
     decide,
     needs_request,
     request_user_kind,
     user_kind,
-    user_rules_mask,
     waffle_setting,
 )
 from engine import tenancy
@@ -298,9 +298,12 @@ class PlatformFlag(AbstractBaseFlag):
         return self._targeting_rule()
 
     def _targeting_rule(self) -> Callable[[Any], bool]:
-        # The tenant targeting, then waffle's user rules (as kinds of user, see waffle_rules).
+        # The tenant targeting, then waffle's user rules (their answer per kind of user, asked
+        # of waffle's own code now: see waffle_rules.answers_by_user_kind).
         listed, plans = frozenset(self.tenants), frozenset(self.plans)
-        percent, name, kinds = self.tenant_percent, self.name, user_rules_mask(self)
+        percent, name = self.tenant_percent, self.name
+        by_kind = answers_by_user_kind(self)
+        no_user_rule = not any(by_kind)
 
         def rule(context: Any) -> bool:
             request, tenant = context.request, context.tenant
@@ -312,10 +315,10 @@ class PlatformFlag(AbstractBaseFlag):
                     return True
                 if percent and schema_name and tenant_bucket(name, schema_name) < percent:
                     return True
-            if not kinds:
-                return False  # no user rule: the request's user does not matter
+            if no_user_rule:
+                return False  # the request's user does not matter
             kind = request_user_kind(context)
-            return kind != NO_USER and bool(kind & kinds)
+            return kind != NO_USER and by_kind[kind]
 
         return rule
 
