@@ -27,7 +27,8 @@ load moves absolute times by half); what the worker keeps after showing every pa
 warm, per tenant touched, at most ``TARGET_BYTES``.
 
 With ``--benchmark-disable`` (``make test``) it runs once on ``QUICK_TENANTS`` tenants, pages
-of ten, unmeasured.
+of ten, unmeasured: the queries, the one ``MGET`` and every tenant's row are checked, the
+timings and the memory are not.
 """
 
 from __future__ import annotations
@@ -293,9 +294,11 @@ def test_the_platform_page_at_a_thousand_tenants(
             _emptied_cache()
             timed["cold html"].append(_seconds(pages.platform, page))
     benchmark.pedantic(lambda: pages.platform(middle), rounds=1)
-    assert per_tenant <= TARGET_BYTES
     if benchmark.disabled:
+        # Over the quick run's 30 tenants a per-tenant figure is mostly the process's one-off
+        # growth (2.1 KiB once in CI, 0.1 KiB at 1,000 tenants): asserted when measured only.
         return
+    assert per_tenant <= TARGET_BYTES
     ms = {name: statistics.median(values) * 1000 for name, values in timed.items()}
     baseline = ms["admin"]
     print(
