@@ -44,6 +44,7 @@ from functools import cache as memoise
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from django.core.signals import setting_changed
 from django.db import connections, transaction
 from django_tenants.utils import (
     get_public_schema_name,
@@ -69,6 +70,22 @@ MISSING = "switchyard:no-tenant"
 BUCKETS = 256
 # The fingerprint of a bucket without any domain.
 EMPTY_BUCKET = "empty"
+
+
+@memoise
+def _tenant_model_and_alias() -> tuple[type[Tenant], str]:
+    """Return ``TENANT_MODEL`` and ``TENANT_DB_ALIAS``, read once: every warm request decodes
+    its tenant with them, and reading an unset ``TENANT_DB_ALIAS`` costs Django's settings an
+    exception each time (about 5 us)."""
+    return get_tenant_model(), get_tenant_database_alias()
+
+
+def _tenant_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("TENANT_MODEL", "TENANT_DB_ALIAS"):
+        _tenant_model_and_alias.cache_clear()
+
+
+setting_changed.connect(_tenant_setting_changed, dispatch_uid="switchyard.tenants.cache")
 
 
 @memoise
@@ -221,7 +238,8 @@ def _decode(entry: Any, fingerprint: str) -> Tenant | str | None:
         field_names, values = payload
         # from_db marks a field added since the entry was written as deferred (loaded on
         # access).
-        return get_tenant_model().from_db(get_tenant_database_alias(), field_names, values)
+        model, alias = _tenant_model_and_alias()
+        return model.from_db(alias, field_names, values)
     except (TypeError, ValueError, LookupError):
         return None  # an entry this code cannot read (another release's) is a miss
 

@@ -190,3 +190,15 @@ def test_long_host_names_get_short_keys() -> None:
     long_host = ("a" * 60 + ".") * 4 + "localhost"
     assert len(cache.host_key(long_host)) < 120
     assert cache.host_key(long_host) != cache.host_key(long_host.replace("a", "b", 1))
+
+
+def test_a_routing_entry_is_decoded_for_the_tenant_settings_in_force(pro_tenant: Tenant) -> None:
+    # The model and alias are read once per process; a changed setting is read again.
+    fields = [field.attname for field in Tenant._meta.concrete_fields]
+    entry = ("fingerprint", (fields, [getattr(pro_tenant, name) for name in fields]))
+    decoded = cache._decode(entry, "fingerprint")
+    assert isinstance(decoded, Tenant)
+    assert (decoded.pk, decoded._state.db) == (pro_tenant.pk, "default")
+    with override_settings(TENANT_DB_ALIAS="replica"):
+        assert cache._decode(entry, "fingerprint")._state.db == "replica"
+    assert cache._decode(entry, "fingerprint")._state.db == "default"
