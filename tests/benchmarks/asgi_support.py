@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
 from django.conf import settings
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
+
+from conditions import cache
 
 TENANT_MIDDLEWARE = "django_tenants.middleware.main.TenantMainMiddleware"
 
@@ -16,6 +22,31 @@ def plain_tenants_chain() -> list[str]:
         for path in settings.MIDDLEWARE
         if path.startswith(("django.", "tenants."))
     ]
+
+
+class OneRoundTripMiddleware:
+    """The floor of any routing with one cache round trip: ``keys`` fetched in one
+    ``get_many`` of Switchyard's alias and ``tenant`` (held in memory) routed to, nothing
+    decided, checked or decoded past what the cache backend does.
+
+    ``prepare()`` sets what it fetches and routes to before a chain using it is built.
+    """
+
+    tenant: ClassVar[Any] = None
+    keys: ClassVar[Sequence[str]] = ()
+
+    @classmethod
+    def prepare(cls, tenant: Any, keys: Sequence[str]) -> None:
+        cls.tenant, cls.keys = tenant, tuple(keys)
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        cache.cache().get_many(self.keys)
+        request.tenant = self.tenant  # type: ignore[attr-defined]
+        connection.set_tenant(self.tenant)  # type: ignore[attr-defined]
+        return self.get_response(request)
 
 
 def strategy_page(request: HttpRequest) -> HttpResponse:
