@@ -187,3 +187,23 @@ def redis_server() -> Iterator[RedisServer]:
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture
+def shared_cache(redis_server: RedisServer, settings: Any) -> Iterator[RedisServer]:
+    """The private Redis as Switchyard's cache alias, with no client, host prediction or guess
+    of a session's user left by another test (nor left for the next one)."""
+    # Imported here: this module also serves tests whose project has no tenants app loaded.
+    from conditions import cache as switchyard_cache
+    from engine.storage import session_users
+    from tenants import cache as routing
+
+    def forget() -> None:
+        switchyard_cache.reset()
+        routing.forget_predictions()
+        session_users.forget_all()
+
+    settings.CACHES = {**settings.CACHES, "switchyard": redis_server.cache_settings()}
+    forget()
+    yield redis_server
+    forget()

@@ -12,30 +12,20 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from conditions import cache as switchyard_cache
 from tenants.models import Tenant
-from tests.redis_server import RedisServer, redis_server  # noqa: F401
+from tests.redis_server import RedisServer, redis_server, shared_cache  # noqa: F401
 
 HOST = "globex.localhost"
 ROUNDS = 200
 # Down must keep at least this share of the up speed: the outage costs queries, not timeouts.
 SANITY_RATIO = 0.2
-
-
-@pytest.fixture
-def shared_cache(redis_server: RedisServer, settings: Any) -> Iterator[RedisServer]:  # noqa: F811
-    settings.CACHES = {**settings.CACHES, "switchyard": redis_server.cache_settings()}
-    switchyard_cache.reset()
-    yield redis_server
-    switchyard_cache.reset()
 
 
 def _request(client: Client, tenant: Tenant) -> Callable[[], None]:
@@ -63,7 +53,9 @@ def _median_seconds(request: Callable[[], None], rounds: int) -> float:
 
 
 def test_requests_per_second_with_the_cache_down_versus_up(
-    shared_cache: RedisServer, pro_tenant: Tenant, benchmark: Any
+    shared_cache: RedisServer,  # noqa: F811
+    pro_tenant: Tenant,
+    benchmark: Any,
 ) -> None:
     request = _request(Client(HTTP_HOST=HOST), pro_tenant)
     request()  # warm: routing, selections and the flag snapshot are cached

@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import pytest
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection
@@ -25,12 +24,10 @@ from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory, override_settings
 from django.urls import path
 
-from conditions import cache as switchyard_cache
 from engine.storage import cache as selections_cache
-from tenants import cache
 from tenants.models import Domain, Tenant
 from tests.benchmarks.asgi_support import plain_tenants_chain
-from tests.redis_server import RedisServer, redis_server  # noqa: F401
+from tests.redis_server import RedisServer, redis_server, shared_cache  # noqa: F401
 
 TENANTS = 1_000
 WARM_UP = 50
@@ -51,16 +48,6 @@ def tenant(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [path("strategies/", strategies), path("tenant/", tenant)]
 EXPECTED = {"/strategies/": b"card card", "/tenant/": b"free"}
-
-
-@pytest.fixture
-def shared_cache(redis_server: RedisServer, settings: Any) -> Iterator[RedisServer]:  # noqa: F811
-    settings.CACHES = {**settings.CACHES, "switchyard": redis_server.cache_settings()}
-    switchyard_cache.reset()
-    cache.forget_predictions()
-    yield redis_server
-    switchyard_cache.reset()
-    cache.forget_predictions()
 
 
 def _tenants(count: int, prefix: str) -> list[str]:
@@ -126,7 +113,11 @@ def _grown(handler: WSGIHandler, warm_up: list[str], hosts: list[str], path: str
 
 
 @override_settings(ROOT_URLCONF=__name__)
-def test_memory_per_tenant_served(shared_cache: RedisServer, db: None, benchmark: Any) -> None:
+def test_memory_per_tenant_served(
+    shared_cache: RedisServer,  # noqa: F811
+    db: None,
+    benchmark: Any,
+) -> None:
     count = 20 if benchmark.disabled else TENANTS
     warm_up, hosts = _tenants(WARM_UP, "warm"), _tenants(count, "mem")
     plain_hosts = _tenants(count, "plain")

@@ -55,7 +55,7 @@ from tenants.flags import PlatformFlag
 from tenants.models import Tenant
 from tenants.reports import tenants_queryset
 from tenants.template import quote
-from tests.redis_server import RedisServer, redis_server  # noqa: F401
+from tests.redis_server import RedisServer, redis_server, shared_cache  # noqa: F401
 
 TENANTS = 1_000
 QUICK_TENANTS = 30
@@ -104,14 +104,6 @@ def stored_for(number: int) -> Stored:
         tenant["notifications"] = "sms,email"
     user = {"payments": "invoice", "exports": "json"} if number % 4 == 0 else {}
     return Stored(tenant, user)
-
-
-@pytest.fixture
-def shared_cache(redis_server: RedisServer, settings: Any) -> Iterator[RedisServer]:  # noqa: F811
-    settings.CACHES = {**settings.CACHES, "switchyard": redis_server.cache_settings()}
-    switchyard_cache.reset()
-    yield redis_server
-    switchyard_cache.reset()
 
 
 def _second_connection() -> psycopg.Connection[Any]:
@@ -251,7 +243,7 @@ def _seconds(call: Callable[..., Any], *args: Any) -> float:
 
 def test_the_platform_page_at_a_thousand_tenants(
     schemas: list[str],
-    shared_cache: RedisServer,
+    shared_cache: RedisServer,  # noqa: F811
     tenants: list[Tenant],
     flags: None,
     staff: Client,

@@ -38,15 +38,13 @@ from __future__ import annotations
 import random
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import pytest
 from django.conf import settings
 from django.test import Client, override_settings
 from django_tenants.utils import tenant_context
 
-from conditions import cache as switchyard_cache
 from engine.storage import reads, session_users
 from tenants import cache
 from tenants.models import Tenant
@@ -56,7 +54,7 @@ from tests.benchmarks.asgi_support import (
     plain_tenants_chain,
 )
 from tests.helpers import make_user
-from tests.redis_server import RedisServer, redis_server  # noqa: F401
+from tests.redis_server import RedisServer, redis_server, shared_cache  # noqa: F401
 
 HOST = "globex.localhost"
 URLS = "tests.benchmarks.asgi_support"
@@ -65,14 +63,6 @@ CACHED_ROUTING = "tenants.middleware.CachedTenantMiddleware"
 ONE_ROUND_TRIP = "tests.benchmarks.asgi_support.OneRoundTripMiddleware"
 # The target: a full warm request on Redis at most this share of the plain project's.
 TARGET_RATIO = 0.3
-
-
-@pytest.fixture
-def shared_cache(redis_server: RedisServer, settings: Any) -> Iterator[RedisServer]:  # noqa: F811
-    settings.CACHES = {**settings.CACHES, "switchyard": redis_server.cache_settings()}
-    switchyard_cache.reset()
-    yield redis_server
-    switchyard_cache.reset()
 
 
 def _client(
@@ -139,7 +129,9 @@ def _sent(redis: Any, request: Callable[[], Any]) -> tuple[dict[str, int], bytes
 
 @override_settings(ROOT_URLCONF=URLS)
 def test_a_warm_request_against_a_plain_django_tenants_projects(
-    shared_cache: RedisServer, pro_tenant: Tenant, benchmark: Any
+    shared_cache: RedisServer,  # noqa: F811
+    pro_tenant: Tenant,
+    benchmark: Any,
 ) -> None:
     user = make_user(pro_tenant, "bench-user")
     user.tenant = pro_tenant  # where _client signs it in

@@ -7,7 +7,6 @@ RESETSTAT``), through the example site's whole middleware chain.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,14 +15,12 @@ from django.http import HttpRequest, HttpResponse
 from django.test import AsyncClient, Client, override_settings
 from django.urls import path
 
-from conditions import cache as switchyard_cache
-from engine.storage import session_users
 from engine.storage.reads import AHEAD
 from engine.storage.writes import write_selection
 from tenants import cache
 from tenants.models import Domain, Tenant
 from tests.asgi_client import asgi_get
-from tests.redis_server import RedisServer, redis_server  # noqa: F401
+from tests.redis_server import RedisServer, redis_server, shared_cache  # noqa: F401
 from tests.transactions import committed, settled
 
 
@@ -62,19 +59,6 @@ urlpatterns = [
 URLS = override_settings(ROOT_URLCONF=__name__)
 
 
-@pytest.fixture
-def shared_cache(redis_server: RedisServer, settings: Any) -> Iterator[RedisServer]:  # noqa: F811
-    """The private Redis as ``SWITCHYARD["CACHE"]``; no prediction left by other tests."""
-    settings.CACHES = {**settings.CACHES, "switchyard": redis_server.cache_settings()}
-    switchyard_cache.reset()
-    cache.forget_predictions()
-    session_users.forget_all()
-    yield redis_server
-    switchyard_cache.reset()
-    cache.forget_predictions()
-    session_users.forget_all()
-
-
 def commands(server: RedisServer, request: Any) -> dict[str, int]:
     """Return the commands ``request()`` sent to ``server``, by name, as the server counted them."""
     client = server.client()
@@ -96,7 +80,9 @@ def get(host: str, path: str, client: Client | None = None) -> str:
 
 @URLS
 def test_a_warm_request_makes_one_cache_round_trip_and_no_query(
-    shared_cache: RedisServer, pro_tenant: Tenant, django_assert_num_queries: Any
+    shared_cache: RedisServer,  # noqa: F811
+    pro_tenant: Tenant,
+    django_assert_num_queries: Any,
 ) -> None:
     get("globex.localhost", "/payments/")  # cold: routing, selections and flags are cached
     get("globex.localhost", "/payments/")  # the host's schema is predicted from now on
@@ -109,7 +95,8 @@ def test_a_warm_request_makes_one_cache_round_trip_and_no_query(
 
 @URLS
 def test_the_first_request_of_a_process_predicts_nothing_and_makes_two(
-    shared_cache: RedisServer, pro_tenant: Tenant
+    shared_cache: RedisServer,  # noqa: F811
+    pro_tenant: Tenant,
 ) -> None:
     get("globex.localhost", "/payments/")
     cache.forget_predictions()  # a new process: the cache is warm, the prediction is not
@@ -119,7 +106,9 @@ def test_the_first_request_of_a_process_predicts_nothing_and_makes_two(
 
 @URLS
 def test_a_wrong_prediction_never_serves_the_predicted_tenants_selections(
-    shared_cache: RedisServer, pro_tenant: Tenant, enterprise_tenant: Tenant
+    shared_cache: RedisServer,  # noqa: F811
+    pro_tenant: Tenant,
+    enterprise_tenant: Tenant,
 ) -> None:
     with committed():
         write_selection("payments", "invoice", via="api", tenant=enterprise_tenant)
@@ -135,7 +124,9 @@ def test_a_wrong_prediction_never_serves_the_predicted_tenants_selections(
 
 @URLS
 def test_a_domain_moved_to_another_tenant_routes_there_with_its_selections(
-    shared_cache: RedisServer, pro_tenant: Tenant, enterprise_tenant: Tenant
+    shared_cache: RedisServer,  # noqa: F811
+    pro_tenant: Tenant,
+    enterprise_tenant: Tenant,
 ) -> None:
     with committed():
         write_selection("payments", "invoice", via="api", tenant=enterprise_tenant)
@@ -150,7 +141,8 @@ def test_a_domain_moved_to_another_tenant_routes_there_with_its_selections(
 
 @URLS
 def test_a_deleted_domain_stops_routing_though_it_is_predicted(
-    shared_cache: RedisServer, pro_tenant: Tenant
+    shared_cache: RedisServer,  # noqa: F811
+    pro_tenant: Tenant,
 ) -> None:
     get("globex.localhost", "/payments/")
     assert cache.predicted_schema("globex.localhost") == pro_tenant.schema_name
@@ -164,7 +156,8 @@ def test_a_deleted_domain_stops_routing_though_it_is_predicted(
 
 @URLS
 def test_a_request_reads_its_own_write_though_its_routing_fetched_before_it(
-    shared_cache: RedisServer, enterprise_tenant: Tenant
+    shared_cache: RedisServer,  # noqa: F811
+    enterprise_tenant: Tenant,
 ) -> None:
     assert get("initech.localhost", "/payments/").startswith("card")
     assert get("initech.localhost", "/payments/").startswith("card")
@@ -173,7 +166,9 @@ def test_a_request_reads_its_own_write_though_its_routing_fetched_before_it(
 
 @URLS
 def test_a_failing_cache_is_a_miss_for_the_routing_and_the_selections(
-    shared_cache: RedisServer, pro_tenant: Tenant, django_assert_max_num_queries: Any
+    shared_cache: RedisServer,  # noqa: F811
+    pro_tenant: Tenant,
+    django_assert_max_num_queries: Any,
 ) -> None:
     get("globex.localhost", "/payments/")
     get("globex.localhost", "/payments/")
@@ -184,7 +179,8 @@ def test_a_failing_cache_is_a_miss_for_the_routing_and_the_selections(
 
 @URLS
 def test_an_async_view_makes_one_cache_round_trip_too(
-    shared_cache: RedisServer, pro_tenant: Tenant
+    shared_cache: RedisServer,  # noqa: F811
+    pro_tenant: Tenant,
 ) -> None:
     client = AsyncClient()
     assert asgi_get(client, "globex.localhost", "/async-payments/").status_code == 200
@@ -217,7 +213,9 @@ def test_predictions_are_bounded_oldest_first(monkeypatch: pytest.MonkeyPatch) -
 
 @URLS
 def test_a_warm_request_reading_a_configured_strategy_is_still_one_round_trip(
-    shared_cache: RedisServer, pro_tenant: Tenant, django_assert_num_queries: Any
+    shared_cache: RedisServer,  # noqa: F811
+    pro_tenant: Tenant,
+    django_assert_num_queries: Any,
 ) -> None:
     from conditions import Context
     from example_site.registries.payments import PaymentGateways
